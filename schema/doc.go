@@ -89,10 +89,12 @@ type L7Doc struct {
 }
 
 // DNSDoc is an aggregated DNS document: the dns.log keys and types plus
-// Meta. start_time/end_time are written back as RFC 3339 with nanoseconds.
+// Meta. start_time/end_time are written back as RFC 3339 with nanoseconds;
+// @timestamp is not written (the mapping aliases it to end_time).
 type DNSDoc struct {
-	Meta    Meta
-	DNS     DNS      // strings owned; ClientLabels kept as raw JSON
-	Servers []string // raw JSON objects, deduplicated
-	RRSets  []string // raw JSON objects, deduplicated
+	Meta Meta
+	// DNS owns its strings (see DNS.Clone). ClientLabels, Servers and
+	// RRSets hold raw JSON; build a merged, deduplicated server or rrset
+	// list with RawList.
+	DNS DNS
 }

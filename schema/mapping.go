@@ -1,0 +1,124 @@
+package schema
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/flowship/flowship/pipeline"
+)
+
+// The mappings follow Calico's (spec §6.3): "dynamic": false, so unknown
+// keys stay in _source without being indexed; Calico's field names, types,
+// null_values and aliases; plus flowship's host, cluster, @timestamp,
+// flowship.* and (flows) policy.*. Deviations, each to keep a document
+// from being rejected: free-text keywords (process_name, process_args,
+// dest_domains, url, user_agent, rrsets.rdata) carry ignore_above 8191
+// (Lucene's 32766-byte term limit); DNS normalizers are named
+// flowship_lowercase/flowship_uppercase.
+//
+//go:embed mappings/*.json
+var mappingFiles embed.FS
+
+// Mapping returns the Elasticsearch mapping (the value of "mappings") for
+// kind, or nil for an unknown kind. The caller owns the returned bytes.
+func Mapping(kind pipeline.Kind) json.RawMessage {
+	if !kind.Valid() {
+		return nil
+	}
+	b, err := mappingFiles.ReadFile("mappings/" + string(kind) + ".json")
+	if err != nil {
+		return nil
+	}
+	return bytes.Clone(b)
+}
+
+// dnsSettings defines the normalizers the DNS mapping uses (spec §6.2).
+const dnsSettings = `{"analysis":{"normalizer":{` +
+	`"flowship_lowercase":{"type":"custom","filter":["lowercase"]},` +
+	`"flowship_uppercase":{"type":"custom","filter":["uppercase"]}}}}`
+
+// Settings returns the index settings kind's mapping needs (the value of
+// "settings": analysis normalizers only; shards, replicas and lifecycle
+// belong to the index template), "{}" when none, nil for an unknown kind.
+func Settings(kind pipeline.Kind) json.RawMessage {
+	switch kind {
+	case pipeline.KindDNS:
+		return json.RawMessage(dnsSettings)
+	case pipeline.KindFlow, pipeline.KindL7:
+		return json.RawMessage(`{}`)
+	}
+	return nil
+}
+
+var fieldsOnce = map[pipeline.Kind]func() map[string]string{
+	pipeline.KindFlow: sync.OnceValue(func() map[string]string { return mustFields(pipeline.KindFlow) }),
+	pipeline.KindL7:   sync.OnceValue(func() map[string]string { return mustFields(pipeline.KindL7) }),
+	pipeline.KindDNS:  sync.OnceValue(func() map[string]string { return mustFields(pipeline.KindDNS) }),
+}
+
+// Fields returns every field of kind's mapping by dotted path ("policy.tier",
+// "source_labels.labels") with its Elasticsearch type. Objects map to
+// "object" or "nested"; aliases map to their target's type, so a query or
+// dashboard can be checked against the field it really hits. The map is
+// shared: do not modify it. nil for an unknown kind.
+func Fields(kind pipeline.Kind) map[string]string {
+	if f, ok := fieldsOnce[kind]; ok {
+		return f()
+	}
+	return nil
+}
+
+type mappingNode struct {
+	Type       string                 `json:"type"`
+	Path       string                 `json:"path"`
+	Properties map[string]mappingNode `json:"properties"`
+}
+
+// mustFields flattens the embedded mapping. The embedded files are checked
+// by tests, so a failure here is a build defect, reported as a field.
+func mustFields(kind pipeline.Kind) map[string]string {
+	fields, err := flattenMapping(Mapping(kind))
+	if err != nil {
+		return map[string]string{"": err.Error()}
+	}
+	return fields
+}
+
+func flattenMapping(raw []byte) (map[string]string, error) {
+	var root mappingNode
+	if err := json.Unmarshal(raw, &root); err != nil {
+		return nil, fmt.Errorf("schema: embedded mapping: %w", err)
+	}
+	fields := map[string]string{}
+	aliases := map[string]string{}
+	var walk func(prefix string, props map[string]mappingNode)
+	walk = func(prefix string, props map[string]mappingNode) {
+		for name, n := range props {
+			path := prefix + name
+			switch {
+			case n.Type == "alias":
+				aliases[path] = n.Path
+			case n.Properties != nil:
+				fields[path] = "object"
+				if n.Type != "" {
+					fields[path] = n.Type
+				}
+				walk(path+".", n.Properties)
+			default:
+				fields[path] = n.Type
+			}
+		}
+	}
+	walk("", root.Properties)
+	for path, target := range aliases {
+		t, ok := fields[target]
+		if !ok {
+			return nil, fmt.Errorf("schema: embedded mapping: alias %s points to missing field %s", path, target)
+		}
+		fields[path] = t
+	}
+	return fields, nil
+}

@@ -1,0 +1,599 @@
+package schema
+
+import (
+	"fmt"
+	"net/netip"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// scanner is a single-pass, validating JSON reader over one line. It
+// returns strings that alias the line (unless they contain escapes) and
+// allocates only on error paths and for escaped strings.
+type scanner struct {
+	s     string // the line
+	i     int    // read position
+	outer string // enclosing key of a nested known object ("policies"), for errors
+	key   string // key whose value is being read, for errors
+}
+
+// view returns the bytes of b as a string without copying. The string is
+// valid only while b is neither modified nor reused.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+func (p *scanner) path() string {
+	if p.outer == "" {
+		return p.key
+	}
+	return p.outer + "." + p.key
+}
+
+func (p *scanner) syntaxErr(reason string) error {
+	return &SyntaxError{Key: p.path(), Offset: p.i, Reason: reason}
+}
+
+func (p *scanner) fieldErr(reason string) error {
+	return &FieldError{Key: p.path(), Reason: reason}
+}
+
+// unexpected reports the byte at p.i (or the end of the line) where want
+// was expected.
+func (p *scanner) unexpected(want string) error {
+	if p.i >= len(p.s) {
+		return p.syntaxErr("line ends early (truncated?), want " + want)
+	}
+	return p.syntaxErr(fmt.Sprintf("unexpected %s, want %s", describeByte(p.s[p.i]), want))
+}
+
+func describeByte(c byte) string {
+	switch {
+	case c == 0:
+		return "NUL byte"
+	case c >= 0x20 && c < 0x7f:
+		return fmt.Sprintf("%q", rune(c))
+	}
+	return fmt.Sprintf("byte 0x%02x", c)
+}
+
+// wrongType reports a value of the wrong JSON type, or a syntax error when
+// the value does not start like any JSON value.
+func (p *scanner) wrongType(want string) error {
+	got := p.kind()
+	if got == "" {
+		return p.unexpected("a JSON value")
+	}
+	return p.fieldErr("want " + want + ", got " + got)
+}
+
+// kind names the JSON type of the value starting at p.i, "" if none.
+func (p *scanner) kind() string {
+	if p.i >= len(p.s) {
+		return ""
+	}
+	switch c := p.s[p.i]; {
+	case c == '"':
+		return "string"
+	case c == '{':
+		return "object"
+	case c == '[':
+		return "array"
+	case c == 't' || c == 'f':
+		return "boolean"
+	case c == 'n':
+		return "null"
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "number"
+	}
+	return ""
+}
+
+func (p *scanner) ws() {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// begin checks that the line holds an object and consumes its '{'.
+func (p *scanner) begin() error {
+	p.ws()
+	if p.i >= len(p.s) {
+		return p.syntaxErr("empty line, want a JSON object")
+	}
+	if p.s[p.i] != '{' {
+		if k := p.kind(); k != "" {
+			return p.syntaxErr("want a JSON object, got " + k)
+		}
+		return p.unexpected("'{'")
+	}
+	p.i++
+	return nil
+}
+
+// end checks that only whitespace follows the object.
+func (p *scanner) end() error {
+	p.key, p.outer = "", ""
+	p.ws()
+	if p.i != len(p.s) {
+		return p.unexpected("end of line after the object")
+	}
+	return nil
+}
+
+// nextKey reads the next key of the object whose '{' was consumed and
+// positions p at its value. more is false after the closing '}'. *first
+// must be true before the first call for each object.
+func (p *scanner) nextKey(first *bool) (key string, more bool, err error) {
+	p.ws()
+	if p.i >= len(p.s) {
+		return "", false, p.unexpected("a key or '}'")
+	}
+	c := p.s[p.i]
+	if c == '}' {
+		p.i++
+		return "", false, nil
+	}
+	if *first {
+		*first = false
+	} else {
+		if c != ',' {
+			return "", false, p.unexpected("',' or '}'")
+		}
+		p.i++
+		p.ws()
+	}
+	if p.i >= len(p.s) || p.s[p.i] != '"' {
+		return "", false, p.unexpected("a key string")
+	}
+	if key, err = p.scanString(true); err != nil {
+		return "", false, err
+	}
+	p.ws()
+	if p.i >= len(p.s) || p.s[p.i] != ':' {
+		p.key = key // name the key that lacks its value
+		return "", false, p.unexpected("':'")
+	}
+	p.i++
+	p.ws()
+	return key, true, nil
+}
+
+func (p *scanner) literal(word string) error {
+	if len(p.s)-p.i >= len(word) && p.s[p.i:p.i+len(word)] == word {
+		p.i += len(word)
+		return nil
+	}
+	return p.unexpected("a JSON value")
+}
+
+// isNull consumes a null literal if one is at p.i.
+func (p *scanner) isNull() (bool, error) {
+	if p.i < len(p.s) && p.s[p.i] == 'n' {
+		return true, p.literal("null")
+	}
+	return false, nil
+}
+
+// scanString reads the string starting at the '"' at p.i. With build
+// false it only validates and returns "". Unescaped strings alias p.s.
+func (p *scanner) scanString(build bool) (string, error) {
+	s := p.s
+	start := p.i + 1
+	for j := start; j < len(s); {
+		c := s[j]
+		switch {
+		case c == '"':
+			p.i = j + 1
+			return s[start:j], nil
+		case c == '\\':
+			return p.scanEscaped(start, j, build)
+		case c < 0x20:
+			p.i = j
+			return "", p.syntaxErr(fmt.Sprintf("%s inside a string (escape it)", describeByte(c)))
+		case c < utf8.RuneSelf:
+			j++
+		default:
+			r, size := utf8.DecodeRuneInString(s[j:])
+			if r == utf8.RuneError && size == 1 {
+				p.i = j
+				return "", p.syntaxErr("invalid UTF-8 in a string")
+			}
+			j += size
+		}
+	}
+	p.i = len(s)
+	return "", p.unexpected("'\"' closing the string")
+}
+
+// scanEscaped continues scanString from the first backslash at j. With
+// build it returns the unescaped value (allocating).
+func (p *scanner) scanEscaped(start, j int, build bool) (string, error) {
+	s := p.s
+	var buf []byte
+	if build {
+		buf = append(make([]byte, 0, j-start+16), s[start:j]...)
+	}
+	for j < len(s) {
+		c := s[j]
+		switch {
+		case c == '"':
+			p.i = j + 1
+			return string(buf), nil
+		case c == '\\':
+			r, n, err := p.escape(j)
+			if err != nil {
+				return "", err
+			}
+			if build {
+				buf = utf8.AppendRune(buf, r)
+			}
+			j += n
+		case c < 0x20:
+			p.i = j
+			return "", p.syntaxErr(fmt.Sprintf("%s inside a string (escape it)", describeByte(c)))
+		default:
+			r, size := utf8.DecodeRuneInString(s[j:])
+			if r == utf8.RuneError && size == 1 {
+				p.i = j
+				return "", p.syntaxErr("invalid UTF-8 in a string")
+			}
+			if build {
+				buf = append(buf, s[j:j+size]...)
+			}
+			j += size
+		}
+	}
+	p.i = len(s)
+	return "", p.unexpected("'\"' closing the string")
+}
+
+// escape decodes the escape sequence at j (s[j] == '\\'), joining UTF-16
+// surrogate pairs; lone surrogates become U+FFFD as in encoding/json.
+func (p *scanner) escape(j int) (rune, int, error) {
+	s := p.s
+	if j+1 >= len(s) {
+		p.i = len(s)
+		return 0, 0, p.unexpected("an escape character")
+	}
+	switch s[j+1] {
+	case '"', '\\', '/':
+		return rune(s[j+1]), 2, nil
+	case 'b':
+		return '\b', 2, nil
+	case 'f':
+		return '\f', 2, nil
+	case 'n':
+		return '\n', 2, nil
+	case 'r':
+		return '\r', 2, nil
+	case 't':
+		return '\t', 2, nil
+	case 'u':
+		r, ok := hex4(s, j+2)
+		if !ok {
+			p.i = j
+			return 0, 0, p.syntaxErr(`invalid \u escape, want 4 hex digits`)
+		}
+		if r >= 0xD800 && r < 0xDC00 && j+7 < len(s) && s[j+6] == '\\' && s[j+7] == 'u' {
+			if lo, ok := hex4(s, j+8); ok && lo >= 0xDC00 && lo < 0xE000 {
+				return 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00), 12, nil
+			}
+		}
+		if r >= 0xD800 && r < 0xE000 {
+			return utf8.RuneError, 6, nil
+		}
+		return r, 6, nil
+	}
+	p.i = j
+	return 0, 0, p.syntaxErr(fmt.Sprintf("invalid escape \\%c", s[j+1]))
+}
+
+func hex4(s string, i int) (rune, bool) {
+	if i+4 > len(s) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(s[i : i+4]) {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// skipNumber validates the JSON number at p.i and reports whether it is
+// an integer (no fraction, no exponent).
+func (p *scanner) skipNumber() (integer bool, err error) {
+	s, i := p.s, p.i
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		p.i = i
+		return false, p.unexpected("a digit")
+	}
+	integer = true
+	if i < len(s) && s[i] == '.' {
+		integer = false
+		if i++; i >= len(s) || s[i] < '0' || s[i] > '9' {
+			p.i = i
+			return false, p.unexpected("a digit after '.'")
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		integer = false
+		if i++; i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			p.i = i
+			return false, p.unexpected("a digit in the exponent")
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	p.i = i
+	return integer, nil
+}
+
+// skipValue validates and skips any JSON value at p.i.
+func (p *scanner) skipValue(depth int) error {
+	if depth > MaxDepth {
+		return p.syntaxErr(fmt.Sprintf("nested deeper than %d levels", MaxDepth))
+	}
+	if p.i >= len(p.s) {
+		return p.unexpected("a JSON value")
+	}
+	switch c := p.s[p.i]; {
+	case c == '"':
+		_, err := p.scanString(false)
+		return err
+	case c == '{':
+		p.i++
+		first := true
+		for {
+			_, more, err := p.nextKey(&first)
+			if err != nil || !more {
+				return err
+			}
+			if err := p.skipValue(depth + 1); err != nil {
+				return err
+			}
+		}
+	case c == '[':
+		p.i++
+		for n := 0; ; n++ {
+			if done, err := p.arrayNext(n); err != nil || done {
+				return err
+			}
+			if err := p.skipValue(depth + 1); err != nil {
+				return err
+			}
+		}
+	case c == 't':
+		return p.literal("true")
+	case c == 'f':
+		return p.literal("false")
+	case c == 'n':
+		return p.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		_, err := p.skipNumber()
+		return err
+	}
+	return p.unexpected("a JSON value")
+}
+
+// arrayNext positions p at element n of an array whose '[' was consumed,
+// or consumes the ']' and returns done.
+func (p *scanner) arrayNext(n int) (done bool, err error) {
+	p.ws()
+	if p.i >= len(p.s) {
+		return false, p.unexpected("an element or ']'")
+	}
+	if p.s[p.i] == ']' {
+		p.i++
+		return true, nil
+	}
+	if n > 0 {
+		if p.s[p.i] != ',' {
+			return false, p.unexpected("',' or ']'")
+		}
+		p.i++
+		p.ws()
+	}
+	return false, nil
+}
+
+// int reads an integer; null reads as 0 (Calico masks numbers with null).
+func (p *scanner) int() (int64, error) {
+	v, _, err := p.optInt()
+	return v, err
+}
+
+// optInt reads an integer or null.
+func (p *scanner) optInt() (v int64, valid bool, err error) {
+	s, i := p.s, p.i
+	if i >= len(s) {
+		return 0, false, p.unexpected("an integer")
+	}
+	c := s[i]
+	if c == 'n' {
+		return 0, false, p.literal("null")
+	}
+	if c != '-' && (c < '0' || c > '9') {
+		return 0, false, p.wrongType("integer")
+	}
+	neg := c == '-'
+	if neg {
+		i++
+	}
+	limit := uint64(1<<63 - 1)
+	if neg {
+		limit++
+	}
+	start := i
+	var u uint64
+	if i < len(s) && s[i] == '0' {
+		i++
+	} else {
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			d := uint64(s[i] - '0')
+			if u > (limit-d)/10 {
+				if _, err := p.skipNumber(); err != nil {
+					return 0, false, err
+				}
+				return 0, false, p.fieldErr("integer out of range")
+			}
+			u = u*10 + d
+		}
+	}
+	if i == start {
+		p.i = i
+		return 0, false, p.unexpected("a digit")
+	}
+	if i < len(s) && (s[i] == '.' || s[i] == 'e' || s[i] == 'E') {
+		if _, err := p.skipNumber(); err != nil {
+			return 0, false, err
+		}
+		return 0, false, p.fieldErr("want integer, got a fractional number")
+	}
+	p.i = i
+	if neg {
+		return -int64(u-1) - 1, true, nil
+	}
+	return int64(u), true, nil
+}
+
+// str reads a string; null reads as "".
+func (p *scanner) str() (string, error) {
+	if p.i < len(p.s) && p.s[p.i] == '"' {
+		return p.scanString(true)
+	}
+	if null, err := p.isNull(); null || err != nil {
+		return "", err
+	}
+	return "", p.wrongType("string")
+}
+
+// reqStr reads a string that must not be null.
+func (p *scanner) reqStr() (string, error) {
+	if p.i < len(p.s) && p.s[p.i] == '"' {
+		return p.scanString(true)
+	}
+	return "", p.wrongType("string")
+}
+
+// ip reads an IP address string or null ("").
+func (p *scanner) ip() (string, error) {
+	at := p.i
+	v, err := p.str()
+	if err != nil || v == "" {
+		return v, err
+	}
+	if _, perr := netip.ParseAddr(v); perr != nil {
+		p.i = at
+		return "", p.fieldErr(fmt.Sprintf("%q is not an IP address", v))
+	}
+	return v, nil
+}
+
+// elemKind is the required type of the elements of a List field.
+type elemKind uint8
+
+const (
+	elemString elemKind = iota
+	elemInt
+	elemIP
+	elemObject
+)
+
+var elemNames = [...]string{elemString: "string", elemInt: "integer", elemIP: "IP address string", elemObject: "object"}
+
+// list reads an array whose elements are all of kind k, or null. The
+// List aliases the line; null and [] both give the empty List.
+func (p *scanner) list(k elemKind) (List, error) {
+	if null, err := p.isNull(); null || err != nil {
+		return List{}, err
+	}
+	if p.i >= len(p.s) || p.s[p.i] != '[' {
+		return List{}, p.wrongType("array")
+	}
+	start := p.i
+	p.i++
+	for n := 0; ; n++ {
+		done, err := p.arrayNext(n)
+		if err != nil {
+			return List{}, err
+		}
+		if done {
+			if n == 0 {
+				return List{}, nil
+			}
+			return List{Raw: p.s[start:p.i]}, nil
+		}
+		if err := p.elem(k); err != nil {
+			return List{}, err
+		}
+	}
+}
+
+func (p *scanner) elem(k elemKind) error {
+	var c byte
+	if p.i < len(p.s) {
+		c = p.s[p.i]
+	}
+	switch {
+	case k == elemInt && (c == '-' || (c >= '0' && c <= '9')):
+		_, _, err := p.optInt()
+		return err
+	case (k == elemString || k == elemIP) && c == '"':
+		if k == elemString {
+			_, err := p.scanString(false)
+			return err
+		}
+		_, err := p.ip()
+		return err
+	case k == elemObject && c == '{':
+		return p.skipValue(1)
+	}
+	return p.wrongType("array of " + elemNames[k] + "s, element")
+}
+
+// rawObject reads an object (validated) and returns its JSON text, or ""
+// for null.
+func (p *scanner) rawObject() (string, error) {
+	if null, err := p.isNull(); null || err != nil {
+		return "", err
+	}
+	if p.i >= len(p.s) || p.s[p.i] != '{' {
+		return "", p.wrongType("object")
+	}
+	start := p.i
+	if err := p.skipValue(1); err != nil {
+		return "", err
+	}
+	return p.s[start:p.i], nil
+}
