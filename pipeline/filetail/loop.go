@@ -154,7 +154,7 @@ func (t *Tailer) snapshot() (positionsDoc, []byte) {
 // when their content changed or force is set.
 func (t *Tailer) writePositions(force bool) error {
 	doc, fl := t.snapshot()
-	data, err := json.MarshalIndent(doc, "", "  ")
+	data, err := json.Marshal(doc)
 	if err != nil {
 		return err
 	}
