@@ -53,6 +53,7 @@ type Writer struct {
 	kw    *kafkago.Writer // asynchronous, ordered per partition
 	rw    *kafkago.Writer // synchronous, for flowship's own retries
 	abort context.CancelFunc
+	tr    *kafkago.Transport
 	kinds map[string]pipeline.Kind // topic → kind
 
 	slots   chan struct{} // one token per in-flight batch
@@ -89,6 +90,7 @@ func NewWriter(cfg Config, tel pipeline.Telemetry) (*Writer, error) {
 		health:  newHealth(log, "writes", cfg.Brokers),
 		dl:      &deadLetterLog{path: cfg.DeadLetterLog},
 		abort:   abort,
+		tr:      d.transport,
 		kinds:   map[string]pipeline.Kind{},
 		slots:   make(chan struct{}, cfg.MaxInflightBatches),
 		queue:   make(chan *tracker, cfg.MaxInflightBatches),
@@ -256,6 +258,7 @@ func (w *Writer) shutdown(stopRetry context.CancelFunc, wg *sync.WaitGroup) {
 	wg.Wait()
 	w.kw.Close() // aborted transport: pending batches fail fast
 	w.rw.Close()
+	w.tr.CloseIdleConnections()
 	w.mu.Lock()
 	rest := make([]*tracker, 0, len(w.live))
 	for t := range w.live {
@@ -277,6 +280,7 @@ func (w *Writer) Close() error {
 		w.abort()
 		w.kw.Close()
 		w.rw.Close()
+		w.tr.CloseIdleConnections()
 	}
 	return w.dl.close()
 }
