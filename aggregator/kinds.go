@@ -1,0 +1,258 @@
+package aggregator
+
+import (
+	"hash/maphash"
+
+	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/schema"
+)
+
+// lineResult says what became of a line in prepare.
+type lineResult uint8
+
+const (
+	lineOK lineResult = iota
+	lineBad
+	lineFiltered
+)
+
+// kindProc is the per-kind part of a stream: parse, filter, key, merge,
+// encode. prepare leaves the parsed, masked view and its key in the
+// kindProc for the add that follows. Not safe for concurrent use.
+type kindProc interface {
+	prepare(line []byte) (eventTime int64, res lineResult, err error)
+	key() []byte
+	add(p *part) (newKey bool)
+	emit(p *part, i int, meta schema.Meta, dst []byte) []byte
+}
+
+// part is one bucket part: the entries of the keys seen since the
+// bucket (or its previous part) was flushed. Entries are kept in
+// first-seen order so output is deterministic.
+type part struct {
+	id       partID
+	deadline int64 // flush once the watermark reaches it (Unix seconds)
+	index    map[string]int
+	keys     []string
+	flows    []*flowEntry
+	l7s      []*l7Entry
+	dnss     []*dnsEntry
+	srcs     map[uint64]srcState // flows: per source line identity
+	batches  []*inBatch          // input batches with lines in this part
+	last     *inBatch
+}
+
+func (p *part) len() int { return len(p.keys) }
+
+// slot returns the entry index for key, or -1 and registers key as the
+// next index when new.
+func (p *part) slot(key []byte) int {
+	if i, ok := p.index[string(key)]; ok {
+		return i
+	}
+	k := string(key)
+	p.index[k] = len(p.keys)
+	p.keys = append(p.keys, k)
+	return -1
+}
+
+// srcState follows one source line identity (the Felix key the line came
+// from) within a part, for num_flows across Felix windows and for policy
+// split de-duplication.
+type srcState struct {
+	start     int64 // start_time of the earliest window seen
+	carried   int64 // num_flows - num_flows_started of that window
+	lastStart int64
+	lastEnd   int64
+	sig       uint64 // counters of the last line, to recognise split copies
+}
+
+type flowProc struct {
+	filters       *Filters
+	keyer         flowKeyer
+	groupByPolicy bool
+	seed          maphash.Seed
+	h             maphash.Hash
+	v             schema.Flow
+	k             []byte
+	level         int
+	ident         uint64
+}
+
+func (fp *flowProc) prepare(line []byte) (int64, lineResult, error) {
+	if err := schema.ParseFlow(line, &fp.v); err != nil {
+		return 0, lineBad, err
+	}
+	if !fp.filters.KeepFlow(&fp.v) {
+		return 0, lineFiltered, nil
+	}
+	fp.ident = fp.identity(&fp.v)
+	fp.k, fp.level = fp.keyer.key(fp.k[:0], &fp.v)
+	return fp.v.EndTime, lineOK, nil
+}
+
+func (fp *flowProc) key() []byte { return fp.k }
+
+// identity hashes the line's own key (before masking, without policies).
+func (fp *flowProc) identity(f *schema.Flow) uint64 {
+	h := &fp.h
+	h.SetSeed(fp.seed)
+	for _, s := range [...]string{
+		f.Proto, f.SourceIP, f.SourceName, f.SourceNameAggr, f.SourceNamespace, f.SourceType,
+		f.DestIP, f.DestName, f.DestNameAggr, f.DestNamespace, f.DestType,
+		f.DestServiceNamespace, f.DestServiceName, f.DestServicePort, f.Action, f.Reporter, f.ProcessName,
+	} {
+		h.WriteString(s)
+		h.WriteByte(0)
+	}
+	for _, o := range [...]schema.OptInt{f.SourcePort, f.DestPort, f.DestServicePortNum} {
+		maphash.WriteComparable(h, o)
+	}
+	return h.Sum64()
+}
+
+func (fp *flowProc) add(p *part) bool {
+	f := &fp.v
+	fp.h.SetSeed(fp.seed)
+	fp.h.Write(fp.k)
+	maphash.WriteComparable(&fp.h, fp.ident)
+	src := fp.h.Sum64()
+	sig := uint64(f.BytesIn)*0x9E3779B97F4A7C15 ^ uint64(f.BytesOut)*0xC2B2AE3D27D4EB4F ^
+		uint64(f.PacketsIn)*0x165667B19E3779F9 ^ uint64(f.PacketsOut) ^ uint64(f.NumFlows)<<32
+	carried := max(f.NumFlows-f.NumFlowsStarted, 0)
+	st, seen := p.srcs[src]
+	dup, delta := false, int64(0)
+	switch {
+	case !seen:
+		delta = carried
+		st = srcState{start: f.StartTime, carried: carried}
+	case !fp.groupByPolicy && st.lastStart == f.StartTime && st.lastEnd == f.EndTime && st.sig == sig:
+		dup = true
+	case f.StartTime < st.start:
+		delta = carried - st.carried
+		st.start, st.carried = f.StartTime, carried
+	}
+	st.lastStart, st.lastEnd, st.sig = f.StartTime, f.EndTime, sig
+	p.srcs[src] = st
+	i := p.slot(fp.k)
+	isNew := i < 0
+	if isNew {
+		p.flows = append(p.flows, newFlowEntry(f, fp.level))
+		i = len(p.flows) - 1
+	}
+	p.flows[i].add(f, dup, delta, fp.groupByPolicy)
+	return isNew
+}
+
+func (fp *flowProc) emit(p *part, i int, meta schema.Meta, dst []byte) []byte {
+	d := p.flows[i].finish(meta)
+	return schema.AppendFlowDoc(dst, &d)
+}
+
+type l7Proc struct {
+	filters *Filters
+	cfg     L7Config
+	extra   []field[schema.L7]
+	v       schema.L7
+	k       []byte
+}
+
+func (lp *l7Proc) prepare(line []byte) (int64, lineResult, error) {
+	if err := schema.ParseL7(line, &lp.v); err != nil {
+		return 0, lineBad, err
+	}
+	if !lp.filters.KeepL7(&lp.v) {
+		return 0, lineFiltered, nil
+	}
+	lp.k = l7Key(lp.k[:0], &lp.v, &lp.cfg, lp.extra)
+	return lp.v.EndTime, lineOK, nil
+}
+
+func (lp *l7Proc) key() []byte { return lp.k }
+
+func (lp *l7Proc) add(p *part) bool {
+	l := &lp.v
+	if lim := lp.cfg.PerNodeLimit; lim > 0 && len(p.l7s) >= lim {
+		if _, ok := p.index[string(lp.k)]; !ok {
+			// Over the per-node limit: count the line in the overflow
+			// document, as Felix does (spec §4.4).
+			over := schema.L7{StartTime: l.StartTime, EndTime: l.EndTime, Count: l.Count, Type: unlogged}
+			*l = over
+			lp.k = l7Key(lp.k[:0], l, &lp.cfg, nil)
+		}
+	}
+	i := p.slot(lp.k)
+	isNew := i < 0
+	if isNew {
+		p.l7s = append(p.l7s, newL7Entry(l))
+		i = len(p.l7s) - 1
+	}
+	p.l7s[i].add(l)
+	return isNew
+}
+
+func (lp *l7Proc) emit(p *part, i int, meta schema.Meta, dst []byte) []byte {
+	d := p.l7s[i].finish(meta)
+	return schema.AppendL7Doc(dst, &d)
+}
+
+type dnsProc struct {
+	filters *Filters
+	level   int
+	extra   []field[schema.DNS]
+	v       schema.DNS
+	k       []byte
+}
+
+func (dp *dnsProc) prepare(line []byte) (int64, lineResult, error) {
+	if err := schema.ParseDNS(line, &dp.v); err != nil {
+		return 0, lineBad, err
+	}
+	if !dp.filters.KeepDNS(&dp.v) {
+		return 0, lineFiltered, nil
+	}
+	dp.k = dnsKey(dp.k[:0], &dp.v, dp.level, dp.extra)
+	return floorDiv(dp.v.EndTime, 1e9), lineOK, nil
+}
+
+func (dp *dnsProc) key() []byte { return dp.k }
+
+func (dp *dnsProc) add(p *part) bool {
+	i := p.slot(dp.k)
+	isNew := i < 0
+	if isNew {
+		p.dnss = append(p.dnss, newDNSEntry(&dp.v, dp.level))
+		i = len(p.dnss) - 1
+	}
+	p.dnss[i].add(&dp.v)
+	return isNew
+}
+
+func (dp *dnsProc) emit(p *part, i int, meta schema.Meta, dst []byte) []byte {
+	d := p.dnss[i].finish(meta)
+	return schema.AppendDNSDoc(dst, &d)
+}
+
+// floorDiv divides rounding toward negative infinity.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func newProc(kind pipeline.Kind, cfg *Config, fs *Filters, kf keyFields, seed maphash.Seed) kindProc {
+	switch kind {
+	case pipeline.KindL7:
+		return &l7Proc{filters: fs, cfg: cfg.L7, extra: kf.l7}
+	case pipeline.KindDNS:
+		return &dnsProc{filters: fs, level: cfg.DNSLevel, extra: kf.dns}
+	}
+	return &flowProc{
+		filters:       fs,
+		keyer:         flowKeyer{levels: cfg.Levels, groupByPolicy: cfg.GroupByPolicy, extra: kf.flows},
+		groupByPolicy: cfg.GroupByPolicy,
+		seed:          seed,
+	}
+}

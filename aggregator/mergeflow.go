@@ -1,0 +1,284 @@
+package aggregator
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/flowship/flowship/schema"
+)
+
+// Caps on merged sets (Felix's limits, spec §3.1).
+const (
+	maxDomains     = 5
+	maxNATPorts    = 3
+	maxOriginalIPs = 50
+	maxProcessArgs = 5
+	maxProcessIDs  = 64
+)
+
+// calicoLabelPrefix marks Calico-internal labels, dropped once two
+// updates are intersected (spec §3.4.3).
+const calicoLabelPrefix = "projectcalico.org/"
+
+// flowEntry is one flow key's running merge inside one bucket part.
+type flowEntry struct {
+	doc     schema.FlowDoc // identity from the first (masked) line; sums so far
+	carried int64          // flows carried into the first window of each source line identity
+	pids    []string       // distinct explicit process IDs (capped)
+	tcpW    int64          // weight of the TCP means (sum of num_flows of lines with TCP stats)
+	tcpSum  [4]int64       // weighted sums of the four tcp_mean_* fields
+	tcpSeen bool
+}
+
+// newFlowEntry starts an entry from a masked line.
+func newFlowEntry(f *schema.Flow, level int) *flowEntry {
+	e := &flowEntry{doc: schema.FlowDocFromView(f)}
+	e.doc.Meta.Level = level
+	e.doc.Meta.Records = 0
+	d := &e.doc
+	// Counters and merged sets are (re)built by add.
+	d.BytesIn, d.BytesOut, d.PacketsIn, d.PacketsOut = 0, 0, 0, 0
+	d.NumFlows, d.NumFlowsStarted, d.NumFlowsCompleted = 0, 0, 0
+	d.HTTPRequestsAllowedIn, d.HTTPRequestsDeniedIn = 0, 0
+	d.TCPTotalRetransmissions, d.TCPLostPackets, d.TCPUnrecoveredTO = 0, 0, 0
+	d.TCPMeanSendCongestionWindow, d.TCPMinSendCongestionWin = 0, 0
+	d.TCPMeanSmoothRTT, d.TCPMaxSmoothRTT, d.TCPMeanMinRTT, d.TCPMaxMinRTT = 0, 0, 0, 0
+	d.TCPMeanMSS, d.TCPMinMSS = 0, 0
+	d.NumProcessNames, d.NumProcessIDs, d.NumProcessArgs, d.NumOriginalSourceIPs = 0, 0, 0, 0
+	d.DestDomains, d.NATOutgoingPorts, d.OriginalSourceIPs = nil, nil, nil
+	if d.ProcessID != schema.NotIncluded && d.ProcessID != schema.Aggregated && d.ProcessID != "" {
+		e.pids = append(e.pids, d.ProcessID)
+	}
+	return e
+}
+
+// addFlow merges line f into e. dup marks a policy split line (spec
+// §2.3) whose counters were already counted: only its policies are
+// merged. carried is the change of e's carried-over flow count.
+func (e *flowEntry) add(f *schema.Flow, dup bool, carried int64, groupByPolicy bool) {
+	d := &e.doc
+	first := d.Meta.Records == 0
+	d.Meta.Records++
+	if !groupByPolicy {
+		unionPolicies(d, f)
+	} else if f.Policies.Pending.Raw != "" || !first {
+		// pending_policies is overwritten by each update (spec §3.4.4).
+		d.PendingPolicies = replaceStrings(d.PendingPolicies, f.Policies.Pending)
+	}
+	if dup {
+		return
+	}
+	e.carried += carried
+	d.StartTime = min(d.StartTime, f.StartTime)
+	d.EndTime = max(d.EndTime, f.EndTime)
+	d.BytesIn += f.BytesIn
+	d.BytesOut += f.BytesOut
+	d.PacketsIn += f.PacketsIn
+	d.PacketsOut += f.PacketsOut
+	d.NumFlowsStarted += f.NumFlowsStarted
+	d.NumFlowsCompleted += f.NumFlowsCompleted
+	d.HTTPRequestsAllowedIn += f.HTTPRequestsAllowedIn
+	d.HTTPRequestsDeniedIn += f.HTTPRequestsDeniedIn
+	if !first {
+		d.SourceLabels = intersectLabels(d.SourceLabels, &d.SourceLabelsNull, f.SourceLabels, f.SourceLabelsNull)
+		d.DestLabels = intersectLabels(d.DestLabels, &d.DestLabelsNull, f.DestLabels, f.DestLabelsNull)
+	}
+	d.DestDomains = unionStrings(d.DestDomains, f.DestDomains, maxDomains)
+	d.NATOutgoingPorts = smallestPorts(d.NATOutgoingPorts, f.NATOutgoingPorts)
+	d.OriginalSourceIPs = unionStrings(d.OriginalSourceIPs, f.OriginalSourceIPs, maxOriginalIPs)
+	d.NumOriginalSourceIPs = max(d.NumOriginalSourceIPs, f.NumOriginalSourceIPs, int64(len(d.OriginalSourceIPs)))
+	e.addProcess(f, first)
+	e.addTCP(f)
+}
+
+// addProcess merges the process fields. process_name is part of the key;
+// PIDs and args are capped unions, their num_* fields the larger of the
+// largest line value and the distinct values seen (a lower bound: Felix
+// does not write the folded values).
+func (e *flowEntry) addProcess(f *schema.Flow, first bool) {
+	d := &e.doc
+	d.NumProcessNames = max(d.NumProcessNames, f.NumProcessNames)
+	if !first && f.ProcessID != d.ProcessID {
+		d.ProcessID = schema.Aggregated
+	}
+	if id := f.ProcessID; id != schema.NotIncluded && id != schema.Aggregated && id != "" &&
+		!slices.Contains(e.pids, id) && len(e.pids) < maxProcessIDs {
+		e.pids = append(e.pids, strings.Clone(id))
+	}
+	d.NumProcessIDs = max(d.NumProcessIDs, f.NumProcessIDs, int64(len(e.pids)))
+	if f.NumProcessArgs > 0 || first {
+		if len(d.ProcessArgs) == 1 && d.ProcessArgs[0] == schema.NotIncluded && f.NumProcessArgs > 0 {
+			d.ProcessArgs = d.ProcessArgs[:0]
+		}
+		d.ProcessArgs = unionStrings(d.ProcessArgs, f.ProcessArgs, maxProcessArgs)
+	}
+	d.NumProcessArgs = max(d.NumProcessArgs, f.NumProcessArgs)
+	if d.NumProcessArgs > 0 {
+		d.NumProcessArgs = max(d.NumProcessArgs, int64(len(d.ProcessArgs)))
+	}
+}
+
+// addTCP merges TCP socket stats (spec §3.4.6). Lines without stats (all
+// zero: collection off) are ignored; means are weighted by num_flows.
+func (e *flowEntry) addTCP(f *schema.Flow) {
+	if f.TCPMeanSmoothRTT == 0 && f.TCPMeanMSS == 0 && f.TCPMeanSendCongestionWindow == 0 &&
+		f.TCPMeanMinRTT == 0 && f.TCPTotalRetransmissions == 0 && f.TCPLostPackets == 0 {
+		return
+	}
+	d := &e.doc
+	w := max(f.NumFlows, 1)
+	e.tcpW += w
+	e.tcpSum[0] += f.TCPMeanSendCongestionWindow * w
+	e.tcpSum[1] += f.TCPMeanSmoothRTT * w
+	e.tcpSum[2] += f.TCPMeanMinRTT * w
+	e.tcpSum[3] += f.TCPMeanMSS * w
+	if !e.tcpSeen {
+		d.TCPMinSendCongestionWin, d.TCPMinMSS = f.TCPMinSendCongestionWin, f.TCPMinMSS
+	} else {
+		d.TCPMinSendCongestionWin = min(d.TCPMinSendCongestionWin, f.TCPMinSendCongestionWin)
+		d.TCPMinMSS = min(d.TCPMinMSS, f.TCPMinMSS)
+	}
+	e.tcpSeen = true
+	d.TCPMaxSmoothRTT = max(d.TCPMaxSmoothRTT, f.TCPMaxSmoothRTT)
+	d.TCPMaxMinRTT = max(d.TCPMaxMinRTT, f.TCPMaxMinRTT)
+	d.TCPTotalRetransmissions += f.TCPTotalRetransmissions
+	d.TCPLostPackets += f.TCPLostPackets
+	d.TCPUnrecoveredTO += f.TCPUnrecoveredTO
+}
+
+// finish fills the derived fields into a copy of the document.
+func (e *flowEntry) finish(meta schema.Meta) schema.FlowDoc {
+	d := e.doc
+	level, records := d.Meta.Level, d.Meta.Records
+	d.Meta = meta
+	d.Meta.Level, d.Meta.Records = level, records
+	d.NumFlows = d.NumFlowsStarted + e.carried
+	if e.tcpW > 0 {
+		d.TCPMeanSendCongestionWindow = e.tcpSum[0] / e.tcpW
+		d.TCPMeanSmoothRTT = e.tcpSum[1] / e.tcpW
+		d.TCPMeanMinRTT = e.tcpSum[2] / e.tcpW
+		d.TCPMeanMSS = e.tcpSum[3] / e.tcpW
+	}
+	if records > 1 {
+		d.SourceLabels = dropCalicoLabels(d.SourceLabels)
+		d.DestLabels = dropCalicoLabels(d.DestLabels)
+	}
+	return d
+}
+
+// intersectLabels keeps the labels of have that l also carries, in
+// place. A null side carries no information (label inclusion was off for
+// that line) and is skipped.
+func intersectLabels(have []string, haveNull *bool, l schema.List, lNull bool) []string {
+	if lNull {
+		return have
+	}
+	if *haveNull {
+		*haveNull = false
+		return l.Strings()
+	}
+	out := have[:0]
+	for _, h := range have {
+		found := false
+		l.Each(func(e string) bool { found = e == h; return !found })
+		if found {
+			out = append(out, h)
+		}
+	}
+	clear(have[len(out):])
+	return out
+}
+
+// dropCalicoLabels returns labels without projectcalico.org/ keys (a new
+// slice when any is dropped, so the entry's own slice is untouched).
+func dropCalicoLabels(labels []string) []string {
+	if !slices.ContainsFunc(labels, isCalicoLabel) {
+		return labels
+	}
+	out := make([]string, 0, len(labels))
+	for _, l := range labels {
+		if !isCalicoLabel(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func isCalicoLabel(l string) bool { return strings.HasPrefix(l, calicoLabelPrefix) }
+
+// unionStrings appends the elements of l missing from have, first come,
+// until have holds limit elements. "-" placeholders are not added.
+func unionStrings(have []string, l schema.List, limit int) []string {
+	l.Each(func(e string) bool {
+		if len(have) >= limit {
+			return false
+		}
+		if e != schema.NotIncluded && !slices.Contains(have, e) {
+			have = append(have, strings.Clone(e))
+		}
+		return true
+	})
+	return have
+}
+
+// replaceStrings sets have to the elements of l, reusing have's strings
+// when equal (the common case) so it allocates nothing in steady state.
+func replaceStrings(have []string, l schema.List) []string {
+	n, same := 0, true
+	l.Each(func(e string) bool {
+		same = same && n < len(have) && have[n] == e
+		n++
+		return true
+	})
+	if same && n == len(have) {
+		return have
+	}
+	return l.Strings()
+}
+
+// smallestPorts keeps the maxNATPorts smallest distinct ports, sorted.
+func smallestPorts(have []int64, l schema.List) []int64 {
+	l.Each(func(e string) bool {
+		p, err := strconv.ParseInt(e, 10, 64)
+		if err != nil {
+			return true
+		}
+		i, found := slices.BinarySearch(have, p)
+		if found || i >= maxNATPorts {
+			return true
+		}
+		if len(have) < maxNATPorts {
+			have = slices.Insert(have, i, p)
+		} else {
+			copy(have[i+1:], have[i:len(have)-1])
+			have[i] = p
+		}
+		return true
+	})
+	return have
+}
+
+// unionPolicies merges the four policy arrays as capped sets, kept in
+// trace order (group_by_policy: false).
+func unionPolicies(d *schema.FlowDoc, f *schema.Flow) {
+	if f.PoliciesNull {
+		return
+	}
+	if d.PoliciesNull {
+		d.PoliciesNull = false
+	}
+	for _, p := range [...]struct {
+		dst *[]string
+		src schema.List
+	}{
+		{&d.AllPolicies, f.Policies.All}, {&d.EnforcedPolicies, f.Policies.Enforced},
+		{&d.PendingPolicies, f.Policies.Pending}, {&d.TransitPolicies, f.Policies.Transit},
+	} {
+		n := len(*p.dst)
+		*p.dst = unionStrings(*p.dst, p.src, MaxPolicies)
+		if len(*p.dst) != n {
+			slices.SortFunc(*p.dst, comparePolicy)
+		}
+	}
+}

@@ -1,0 +1,378 @@
+package aggregator
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/schema"
+)
+
+// horizon is how long after a bucket's close its flushed-part count is
+// kept; late lines for older buckets get part numbers derived from the
+// watermark instead.
+const horizon = 24 * 60 * 60
+
+// errShutdown fails the input lines of buckets still open at shutdown.
+var errShutdown = errors.New("aggregator stopped before the bucket was flushed; its lines are read again after restart")
+
+// stream aggregates one kind. All fields are guarded by mu except tr,
+// which has its own lock.
+type stream struct {
+	mu   sync.Mutex
+	kind pipeline.Kind
+	a    *Aggregator
+	proc kindProc
+	tr   *tracker
+
+	window, lateness int64 // seconds
+
+	wm       int64 // newest event time seen (Unix seconds)
+	hasWM    bool
+	open     map[int64]*part // by bucket start
+	flushed  map[int64]int   // parts flushed per bucket
+	openKeys int
+	lastPos  *position
+	lastIn   time.Time // wall clock of the last input, for idle flush
+	stopped  bool
+
+	skip       *position           // after Restore: lines up to here are acknowledged
+	replayLeft int                 // after Restore: flush events not yet replayed
+	ackedAtRestore map[partID]bool // after Restore: parts acknowledged before the crash
+
+	out   []pipeline.Batch // flushed, not yet handed on
+	stats Stats
+	bad   badLog
+}
+
+func newStream(a *Aggregator, kind pipeline.Kind, proc kindProc) *stream {
+	s := &stream{
+		kind: kind, a: a, proc: proc, tr: newTracker(),
+		window:   int64(a.cfg.Window / time.Second),
+		lateness: int64(a.cfg.AllowedLateness / time.Second),
+		open:     map[int64]*part{},
+		flushed:  map[int64]int{},
+	}
+	s.tr.prune = s.prunable
+	return s
+}
+
+// consume aggregates the records of s's kind from recs; ack stands for
+// all of them.
+func (s *stream) consume(ctx context.Context, recs []pipeline.Record, ack pipeline.Ack) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.tr.register(ack)
+	before := s.stats
+	for i := range recs {
+		if recs[i].Kind == s.kind {
+			s.line(&recs[i], b)
+		}
+	}
+	s.lastIn = time.Now()
+	b.wm, b.hasWM, b.lastPos = s.wm, s.hasWM, s.lastPos
+	s.send(ctx)
+	s.a.count(s.kind, before, s.stats)
+	b.release(nil)
+}
+
+// line aggregates one raw line.
+func (s *stream) line(r *pipeline.Record, b *inBatch) {
+	pos := position{Source: r.Source, Offset: r.Offset}
+	s.replayBefore(pos)
+	s.stats.Lines++
+	defer s.replayAt(pos)
+	if s.skipping(pos) {
+		s.stats.Replayed++
+		s.lastPos = &pos
+		return
+	}
+	s.lastPos = &pos
+	t, res, err := s.proc.prepare(r.Value)
+	switch res {
+	case lineBad:
+		s.stats.Bad++
+		s.a.badLine(s, r, err)
+		return
+	case lineFiltered:
+		s.stats.Filtered++
+		return
+	}
+	if !s.hasWM || t > s.wm {
+		s.wm, s.hasWM = t, true
+	}
+	p := s.partFor(floorDiv(t, s.window) * s.window)
+	if s.ackedAtRestore[p.id] {
+		s.stats.Replayed++
+	} else {
+		if p.last != b {
+			p.batches, p.last = append(p.batches, b), b
+			b.ref()
+		}
+		if s.proc.add(p) {
+			s.openKeys++
+		}
+	}
+	s.flushDue()
+	if s.openKeys >= s.a.cfg.MaxOpenKeys {
+		s.flushEvent(evAll)
+	}
+}
+
+// skipping reports whether pos is inside the acknowledged prefix a
+// restored state was saved at (the tailer's offset may lag it).
+func (s *stream) skipping(pos position) bool {
+	if s.skip == nil {
+		return false
+	}
+	if pos.Source != s.skip.Source || pos.Offset > s.skip.Offset {
+		s.skip = nil
+		return false
+	}
+	if pos.Offset == s.skip.Offset {
+		s.skip = nil
+	}
+	return true
+}
+
+// replayBefore applies restored flush events that lie before pos in the
+// same source (their own line was not seen).
+func (s *stream) replayBefore(pos position) {
+	for s.replayLeft > 0 {
+		ev, ok := s.tr.nextEvent(func(p position) bool { return p.Source == pos.Source && p.Offset < pos.Offset })
+		if !ok {
+			return
+		}
+		s.replayLeft--
+		s.flushEvent(ev.Type)
+	}
+}
+
+// replayAt applies restored flush events recorded after the line at pos.
+func (s *stream) replayAt(pos position) {
+	for s.replayLeft > 0 {
+		ev, ok := s.tr.nextEvent(func(p position) bool { return p == pos })
+		if !ok {
+			return
+		}
+		s.replayLeft--
+		s.flushEvent(ev.Type)
+	}
+}
+
+// partFor returns the open part of bucket, opening one when needed. A
+// part opened after the bucket's deadline has passed (late lines) is
+// flushed at the next window boundary of the watermark.
+func (s *stream) partFor(bucket int64) *part {
+	if p := s.open[bucket]; p != nil {
+		return p
+	}
+	end := bucket + s.window
+	idx := s.flushed[bucket]
+	if s.ancient(bucket, s.wm) {
+		idx = max(idx, int(s.wm/s.window))
+	}
+	deadline := end + s.lateness
+	if s.wm >= deadline {
+		deadline = (floorDiv(s.wm, s.window) + 1) * s.window
+	}
+	p := &part{
+		id: partID{Bucket: bucket, Index: idx}, deadline: deadline,
+		index: map[string]int{},
+	}
+	if s.kind == pipeline.KindFlow {
+		p.srcs = map[uint64]srcState{}
+	}
+	s.open[bucket] = p
+	s.tr.record(delta{op: dOpen, part: openPart{Bucket: bucket, Index: idx, Deadline: deadline}})
+	return p
+}
+
+// ancient reports whether bucket closed more than the horizon before wm.
+func (s *stream) ancient(bucket, wm int64) bool {
+	return bucket+s.window+s.lateness+horizon <= wm
+}
+
+// prunable reports whether a bucket's flushed count can be forgotten:
+// it is ancient and its count is not ahead of the watermark-derived part
+// numbers that replace it.
+func (s *stream) prunable(bucket int64, parts int, wm int64) bool {
+	return s.ancient(bucket, wm) && parts <= int(wm/s.window)
+}
+
+// flushDue flushes the parts whose deadline the watermark reached.
+func (s *stream) flushDue() {
+	var due []*part
+	for _, p := range s.open {
+		if p.deadline <= s.wm {
+			due = append(due, p)
+		}
+	}
+	s.flushParts(due)
+}
+
+// flushEvent flushes every open part (evAll) or those whose bucket ended
+// at or before the watermark (evIdle), recording the event for replay.
+func (s *stream) flushEvent(typ string) {
+	var due []*part
+	for _, p := range s.open {
+		if typ == evAll || (s.hasWM && p.id.Bucket+s.window <= s.wm) {
+			due = append(due, p)
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	pos := position{}
+	if s.lastPos != nil {
+		pos = *s.lastPos
+	}
+	s.tr.record(delta{op: dEvent, ev: event{Pos: pos, Type: typ}})
+	s.flushParts(due)
+}
+
+// flushParts closes parts (in bucket order) and queues their documents.
+func (s *stream) flushParts(ps []*part) {
+	slices.SortFunc(ps, func(a, b *part) int { return cmp.Compare(a.id.Bucket, b.id.Bucket) })
+	for _, p := range ps {
+		delete(s.open, p.id.Bucket)
+		s.flushed[p.id.Bucket] = p.id.Index + 1
+		s.openKeys -= p.len()
+		s.tr.record(delta{op: dFlush, part: openPart{Bucket: p.id.Bucket, Index: p.id.Index}})
+		s.emit(p)
+	}
+	for b, n := range s.flushed {
+		if s.prunable(b, n, s.wm) {
+			delete(s.flushed, b)
+		}
+	}
+}
+
+// emit encodes p's documents into output batches whose Acks together
+// acknowledge p.
+func (s *stream) emit(p *part) {
+	n := p.len()
+	if n == 0 {
+		return
+	}
+	s.stats.Documents += int64(n)
+	cfg := &s.a.cfg
+	meta := schema.Meta{
+		Cluster: cfg.Cluster, Host: cfg.Node,
+		BucketStart: p.id.Bucket, BucketEnd: p.id.Bucket + s.window,
+	}
+	tm := time.Unix(p.id.Bucket, 0).UTC()
+	tr, batches := s.tr, p.batches
+	partAck := func(err error) {
+		if err == nil {
+			tr.markAcked(p.id)
+		}
+		for _, b := range batches {
+			b.release(err)
+		}
+	}
+	size := cfg.MaxBatchRecords
+	acks := pipeline.Split(partAck, (n+size-1)/size)
+	for c := 0; c < len(acks); c++ {
+		recs := make([]pipeline.Record, 0, min(size, n-c*size))
+		for i := c * size; i < n && i < (c+1)*size; i++ {
+			key := []byte(p.keys[i])
+			meta.ID = DocID(cfg.Cluster, cfg.Node, s.kind, key, p.id.Bucket, p.id.Index)
+			recs = append(recs, pipeline.Record{
+				Kind: s.kind, Key: key, ID: meta.ID, Time: tm, Node: cfg.Node,
+				Value: s.proc.emit(p, i, meta, nil),
+			})
+		}
+		s.out = append(s.out, pipeline.Batch{Records: recs, Ack: acks[c]})
+	}
+}
+
+// send hands the queued output batches to the next stage. A batch it
+// refuses is failed here, which fails the input lines behind it.
+func (s *stream) send(ctx context.Context) {
+	for i, b := range s.out {
+		if err := s.a.next.Consume(ctx, b); err != nil {
+			b.Ack(err)
+		}
+		s.out[i] = pipeline.Batch{}
+	}
+	s.out = s.out[:0]
+}
+
+// idle flushes complete buckets once the kind had no input for the
+// configured time.
+func (s *stream) idle(ctx context.Context, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped || s.lastIn.IsZero() || now.Sub(s.lastIn) < s.a.cfg.IdleFlush {
+		return
+	}
+	s.flushEvent(evIdle)
+	s.send(ctx)
+}
+
+// flushAll flushes every open part (offline mode, end of input).
+func (s *stream) flushAll(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flushEvent(evAll)
+	s.send(ctx)
+}
+
+// shutdown fails the lines of every open part: they are not acknowledged
+// and the tailer reads them again after a restart.
+func (s *stream) shutdown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	for b, p := range s.open {
+		for _, ib := range p.batches {
+			ib.release(errShutdown)
+		}
+		delete(s.open, b)
+	}
+	s.openKeys = 0
+}
+
+// restore loads a persisted state; called before any input.
+func (s *stream) restore(raw json.RawMessage) error {
+	ks, err := decodeState(raw)
+	if err != nil {
+		return err
+	}
+	t := s.tr
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if ks.Watermark != nil {
+		s.wm, s.hasWM = *ks.Watermark, true
+		t.snap.wm, t.snap.hasWM = s.wm, true
+	}
+	for _, f := range ks.Flushed {
+		s.flushed[f[0]] = int(f[1])
+		t.snap.flushed[f[0]] = int(f[1])
+	}
+	for _, o := range ks.Open {
+		p := &part{id: partID{Bucket: o.Bucket, Index: o.Index}, deadline: o.Deadline, index: map[string]int{}}
+		if s.kind == pipeline.KindFlow {
+			p.srcs = map[uint64]srcState{}
+		}
+		s.open[o.Bucket] = p
+		t.snap.open[o.Bucket] = o
+	}
+	s.ackedAtRestore = map[partID]bool{}
+	for _, a := range ks.Acked {
+		id := partID{Bucket: a[0], Index: int(a[1])}
+		t.acked[id], s.ackedAtRestore[id] = struct{}{}, true
+	}
+	if ks.Pos != nil {
+		pos := *ks.Pos
+		s.skip, s.lastPos, t.snap.pos = &pos, &pos, &pos
+	}
+	t.replay, s.replayLeft = ks.Events, len(ks.Events)
+	return nil
+}
