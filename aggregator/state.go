@@ -47,13 +47,13 @@ type event struct {
 // was after the last line of the acknowledged prefix (Pos), the flush
 // events after that point, and the parts acknowledged since.
 type kindState struct {
-	Version   int         `json:"version"`
-	Pos       *position   `json:"pos,omitempty"`
-	Watermark *int64      `json:"watermark,omitempty"`
-	Open      []openPart  `json:"open,omitempty"`
-	Flushed   [][2]int64  `json:"flushed,omitempty"` // [bucket, parts flushed]
-	Events    []event     `json:"events,omitempty"`
-	Acked     [][2]int64  `json:"acked,omitempty"` // [bucket, part]
+	Version   int        `json:"version"`
+	Pos       *position  `json:"pos,omitempty"`
+	Watermark *int64     `json:"watermark,omitempty"`
+	Open      []openPart `json:"open,omitempty"`
+	Flushed   [][2]int64 `json:"flushed,omitempty"` // [bucket, parts flushed]
+	Events    []event    `json:"events,omitempty"`
+	Acked     [][2]int64 `json:"acked,omitempty"` // [bucket, part]
 }
 
 // delta is a change to the replay-relevant state, applied to the

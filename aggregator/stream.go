@@ -41,8 +41,8 @@ type stream struct {
 	lastIn   time.Time // wall clock of the last input, for idle flush
 	stopped  bool
 
-	skip       *position           // after Restore: lines up to here are acknowledged
-	replayLeft int                 // after Restore: flush events not yet replayed
+	skip           *position       // after Restore: lines up to here are acknowledged
+	replayLeft     int             // after Restore: flush events not yet replayed
 	ackedAtRestore map[partID]bool // after Restore: parts acknowledged before the crash
 
 	out   []pipeline.Batch // flushed, not yet handed on
