@@ -54,6 +54,10 @@ func (e *ImportError) Error() string {
 	return b.String()
 }
 
+// importBackoff spaces the attempts: 1s, 2s, 4s, 8s, 10s... (jittered),
+// about 30s over the default 6 attempts, enough for Kibana to start.
+var importBackoff = pipeline.Backoff{Initial: time.Second, Max: 10 * time.Second}
+
 // importPath is the saved-objects import endpoint, relative to the URL and
 // optional space.
 const importPath = "/api/saved_objects/_import?overwrite=true"
@@ -79,7 +83,8 @@ func Import(ctx context.Context, cfg Config, objects []byte) (Result, error) {
 	defer client.CloseIdleConnections()
 
 	var res Result
-	b := pipeline.Backoff{Initial: time.Second, Max: 10 * time.Second, MaxAttempts: cfg.Attempts}
+	b := importBackoff
+	b.MaxAttempts = cfg.Attempts
 	err = pipeline.Retry(ctx, b, func(ctx context.Context) error {
 		var err error
 		res, err = req.do(ctx, client, cfg.Timeout)

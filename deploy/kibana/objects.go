@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -131,26 +132,27 @@ func WithIndexPatterns(objects []byte, titles map[pipeline.Kind]string) ([]byte,
 }
 
 // rewriteTitle returns line with attributes.title replaced when line is an
-// index-pattern whose id is in byID; id is that id, "" otherwise.
+// index-pattern whose id is in byID; id is that id, "" otherwise. Keys
+// match exactly, as Kibana reads them.
 func rewriteTitle(line []byte, byID map[string]string) (out []byte, id string, err error) {
-	var head struct {
-		Type string `json:"type"`
-		ID   string `json:"id"`
-	}
-	if err := json.Unmarshal(line, &head); err != nil {
-		return nil, "", fmt.Errorf("not a JSON object: %w", err)
-	}
-	title, ok := byID[head.ID]
-	if head.Type != "index-pattern" || !ok {
-		return line, "", nil
-	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
-		return nil, "", fmt.Errorf("data view %q: %w", head.ID, err)
+		return nil, "", fmt.Errorf("not a JSON object: %w", err)
+	}
+	if obj == nil {
+		return nil, "", errors.New("not a JSON object: null")
+	}
+	var typ string
+	if json.Unmarshal(obj["type"], &typ) != nil || json.Unmarshal(obj["id"], &id) != nil {
+		return line, "", nil
+	}
+	title, ok := byID[id]
+	if typ != "index-pattern" || !ok {
+		return line, "", nil
 	}
 	var attrs map[string]json.RawMessage
-	if err := json.Unmarshal(obj["attributes"], &attrs); err != nil {
-		return nil, "", fmt.Errorf("data view %q: attributes: %w", head.ID, err)
+	if err := json.Unmarshal(obj["attributes"], &attrs); err != nil || attrs == nil {
+		return nil, "", fmt.Errorf("data view %q: attributes are not an object", id)
 	}
 	if attrs["title"], err = json.Marshal(title); err != nil {
 		return nil, "", err
@@ -159,5 +161,5 @@ func rewriteTitle(line []byte, byID map[string]string) (out []byte, id string, e
 		return nil, "", err
 	}
 	out, err = json.Marshal(obj)
-	return out, head.ID, err
+	return out, id, err
 }
