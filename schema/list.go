@@ -14,7 +14,7 @@ func (l List) Each(fn func(elem string) bool) {
 	p := scanner{s: l.Raw, i: 1}
 	for n := 0; ; n++ {
 		done, err := p.arrayNext(n)
-		if err != nil || done {
+		if err != nil || done || p.i >= len(p.s) {
 			return
 		}
 		start := p.i

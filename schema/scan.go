@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"unicode/utf8"
@@ -184,6 +185,10 @@ func (p *scanner) scanString(build bool) (string, error) {
 	s := p.s
 	start := p.i + 1
 	for j := start; j < len(s); {
+		j = plainRun(s, j)
+		if j >= len(s) {
+			break
+		}
 		c := s[j]
 		switch {
 		case c == '"':
@@ -208,6 +213,39 @@ func (p *scanner) scanString(build bool) (string, error) {
 	p.i = len(s)
 	return "", p.unexpected("'\"' closing the string")
 }
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plainRun returns the index of the first byte at or after j that is not
+// plain string content (a control byte, '"', '\\' or a non-ASCII byte),
+// or len(s). It tests eight bytes per step.
+func plainRun(s string, j int) int {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	for ; j+8 <= len(b); j += 8 {
+		v := binary.LittleEndian.Uint64(b[j:])
+		quote := v ^ (lsb * '"')
+		slash := v ^ (lsb * '\\')
+		special := (v - lsb*0x20) | (quote - lsb) | (slash - lsb) | v
+		if special&msb != 0 {
+			break
+		}
+	}
+	for j < len(b) && plain[b[j]] {
+		j++
+	}
+	return j
+}
+
+// plain marks the bytes plainRun skips.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // scanEscaped continues scanString from the first backslash at j. With
 // build it returns the unescaped value (allocating).
