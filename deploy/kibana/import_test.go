@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -258,9 +259,11 @@ func TestImportRejectsBeforeSending(t *testing.T) {
 }
 
 func TestImportTrustsCAFile(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"success":true,"successCount":1}`)
 	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the failed handshake below is expected
+	srv.StartTLS()
 	defer srv.Close()
 	ca := writeFile(t, "ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
 	objects := []byte(`{"type":"index-pattern","id":"a","attributes":{"title":"a"}}` + "\n")

@@ -1,40 +1,28 @@
 package kibana
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/schema"
 )
 
-// mappingFields returns kind's Elasticsearch mapping flattened to
-// field path → type (aliases resolved to their target's type, objects
-// and nested containers listed with type "object" / "nested").
-//
-// SCHEMA-FIELDS-PENDING: this reads testdata/mapping-fields.json, a
-// transcription of spec §2.1, §4.5, §5 and §6.3 plus flowship's fields.
-// When package schema exposes Fields(kind), replace the body with
-// `return schema.Fields(kind)` and delete the fixture, so a mapping change
-// that breaks a dashboard fails this package's tests.
+// mappingFields returns kind's Elasticsearch mapping flattened to field
+// path → type, from package schema: the mapping the indexer installs, so a
+// mapping change that breaks a dashboard fails these tests.
 func mappingFields(t testing.TB, kind pipeline.Kind) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile("testdata/mapping-fields.json")
-	if err != nil {
-		t.Fatal(err)
+	f := schema.Fields(kind)
+	if len(f) == 0 {
+		t.Fatalf("schema.Fields(%s) is empty", kind)
 	}
-	var all map[string]map[string]string
-	if err := json.Unmarshal(b, &all); err != nil {
-		t.Fatalf("testdata/mapping-fields.json: %v", err)
-	}
-	f, ok := all[string(kind)]
-	if !ok {
-		t.Fatalf("testdata/mapping-fields.json: no fields for kind %q", kind)
+	if msg, broken := f[""]; broken {
+		t.Fatalf("schema.Fields(%s): %s", kind, msg)
 	}
 	return f
 }
