@@ -135,7 +135,9 @@ func (g *Generator) WriteFlows(w io.Writer, n int) (int64, error) {
 func (g *Generator) WriteL7(w io.Writer, n int) (int64, error) { return g.write(w, pipeline.KindL7, n) }
 
 // WriteDNS writes n dns.log lines to w.
-func (g *Generator) WriteDNS(w io.Writer, n int) (int64, error) { return g.write(w, pipeline.KindDNS, n) }
+func (g *Generator) WriteDNS(w io.Writer, n int) (int64, error) {
+	return g.write(w, pipeline.KindDNS, n)
+}
 
 func (g *Generator) write(w io.Writer, kind pipeline.Kind, n int) (int64, error) {
 	var total int64

@@ -65,7 +65,9 @@ func TestWriteFlowsWritesExactlyN(t *testing.T) {
 	if len(lines) != 250 {
 		t.Fatalf("%d lines, want 250", len(lines))
 	}
-	var first, last struct{ StartTime int64 `json:"start_time"` }
+	var first, last struct {
+		StartTime int64 `json:"start_time"`
+	}
 	_ = json.Unmarshal([]byte(lines[0]), &first)
 	_ = json.Unmarshal([]byte(lines[249]), &last)
 	if last.StartTime-first.StartTime != 600 {

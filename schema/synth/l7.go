@@ -82,13 +82,13 @@ func (g *Generator) request(c *conversation, start, end int64, r *rand.Rand) *l7
 	l := &l7Line{
 		StartTime: start, EndTime: end, Count: count,
 		DurationMean: meanMs * 1e6, DurationMax: (meanMs + r.Int64N(3*meanMs+1)) * 1e6,
-		Latency: count * r.Int64N(3) * 1e6,
-		BytesOut: count * (200 + r.Int64N(8000)),
+		Latency:     count * r.Int64N(3) * 1e6,
+		BytesOut:    count * (200 + r.Int64N(8000)),
 		SrcNameAggr: src.aggr, SrcNamespace: c.src.w.ns, SrcType: "wep",
 		DestNameAggr: dst.aggr, DestNamespace: c.dst.w.ns, DestType: "wep", DestPortNum: int64(c.port),
 		DestServiceName: c.svc.name, DestServiceNS: c.svc.ns, DestServicePortName: c.svc.portName,
 		DestServicePort: int64(c.svc.port),
-		Method: method, UserAgent: "-", ResponseCode: codes[r.IntN(len(codes))], Type: "-",
+		Method:          method, UserAgent: "-", ResponseCode: codes[r.IntN(len(codes))], Type: "-",
 	}
 	if method != "GET" && method != "DELETE" {
 		l.BytesIn = count * (100 + r.Int64N(2000))
