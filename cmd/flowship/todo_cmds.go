@@ -13,5 +13,4 @@ func runCollect(context.Context, []string, io.Writer, io.Writer) error   { retur
 func runIndex(context.Context, []string, io.Writer, io.Writer) error     { return errNotYet }
 func runSetup(context.Context, []string, io.Writer, io.Writer) error     { return errNotYet }
 func runAggregate(context.Context, []string, io.Writer, io.Writer) error { return errNotYet }
-func runGen(context.Context, []string, io.Writer, io.Writer) error       { return errNotYet }
 func runCheck(context.Context, []string, io.Writer, io.Writer) error     { return errNotYet }
