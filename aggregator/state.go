@@ -146,6 +146,17 @@ func (t *tracker) record(d delta) {
 	}
 }
 
+// push hands the current state to the hook: after a flush event, which
+// the lines alone do not determine and which must reach the positions
+// file even if no Ack follows before a crash.
+func (t *tracker) push() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.hook != nil {
+		t.hook(t.encodeLocked())
+	}
+}
+
 func (s *snapshot) apply(d *delta) {
 	switch d.op {
 	case dOpen:

@@ -234,6 +234,7 @@ func (s *stream) flushEvent(typ string) {
 	}
 	s.tr.record(delta{op: dEvent, ev: event{Pos: pos, Type: typ}})
 	s.flushParts(due)
+	s.tr.push()
 }
 
 // flushParts closes parts (in bucket order) and queues their documents.
