@@ -224,8 +224,9 @@ func (t *Tailer) line(r *tracked, b []byte, at pos) bool {
 		return false
 	}
 	t.own(r)
-	if t.b.arena == nil {
-		t.b.arena = make([]byte, 0, min(int(t.cfg.BatchBytes), 256<<10))
+	if t.b.arena == nil { // one allocation per batch, sized so it rarely grows
+		t.b.arena = make([]byte, 0, min(int(t.cfg.BatchBytes), 4<<20))
+		t.b.recs = make([]pipeline.Record, 0, min(t.cfg.BatchLines, 4096))
 	}
 	start := len(t.b.arena)
 	t.b.arena = append(t.b.arena, b...)
@@ -238,8 +239,6 @@ func (t *Tailer) line(r *tracked, b []byte, at pos) bool {
 	})
 	t.b.bytes += len(b)
 	t.b.end = at.after(int64(len(b)) + 1)
-	t.m.lines.Add(context.Background(), 1, t.m.kindAttr)
-	t.m.bytes.Add(context.Background(), int64(len(b))+1, t.m.kindAttr)
 	return true
 }
 
@@ -284,6 +283,9 @@ func (t *Tailer) send(ctx context.Context) error {
 		resolve(ctx.Err())
 		return ctx.Err()
 	}
+	// Counted per batch, not per line, to keep the read path cheap.
+	t.m.lines.Add(ctx, int64(len(b.recs)), t.m.kindAttr)
+	t.m.bytes.Add(ctx, int64(b.bytes+len(b.recs)), t.m.kindAttr)
 	path := b.file.path
 	ack := pipeline.Once(func(err error) {
 		resolve(err)

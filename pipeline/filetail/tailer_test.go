@@ -206,6 +206,12 @@ func TestAckFailureHoldsOffset(t *testing.T) {
 	})
 	r := start(t, cfg, failSecond)
 	waitFor(t, "3 batches", func() bool { return n.Load() == 3 })
+	waitFor(t, "lag of the unacknowledged lines", func() bool {
+		return r.counter(t, "flowship_filetail_checkpoint_lag_bytes", attribute.String("path", live)) == 20*9
+	})
+	if got := r.counter(t, "flowship_filetail_lines_read_total"); got != 30 {
+		t.Fatalf("lines read = %d, want 30", got)
+	}
 	r.stop(t)
 	if doc := readPositions(t, cfg.PositionsFile); doc.Files[0].Offset != 10*9 {
 		t.Fatalf("offset = %d, want %d (end of the first batch)", doc.Files[0].Offset, 10*9)
