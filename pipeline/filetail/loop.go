@@ -132,6 +132,8 @@ func (t *Tailer) positionsLoop(stop <-chan struct{}) {
 // snapshot returns the positions document (acknowledged offsets only) and
 // the fluentd pos lines for the live files.
 func (t *Tailer) snapshot() (positionsDoc, []byte) {
+	t.commitMu.Lock()
+	defer t.commitMu.Unlock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	doc := positionsDoc{Version: positionsVersion, Kind: string(t.cfg.Kind), Files: []filePosition{}, State: t.state}

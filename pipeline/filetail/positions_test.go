@@ -1,12 +1,15 @@
 package filetail
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/flowship/flowship/pipeline"
 	"github.com/flowship/flowship/pipeline/pipelinetest"
@@ -159,5 +162,60 @@ func TestWriteAtomicLeavesNoTempFiles(t *testing.T) {
 	ents, _ := os.ReadDir(filepath.Dir(p))
 	if string(got) != "two" || len(ents) != 1 {
 		t.Fatalf("content %q, %d entries in dir, want \"two\" and 1", got, len(ents))
+	}
+}
+
+// TestAtomicallyKeepsStateWithItsOffsets: a later stage commits, for each
+// batch, a state naming the offset that batch ends at, together with the
+// batch's ack. Every snapshot taken meanwhile pairs a state with exactly
+// the offset it names.
+func TestAtomicallyKeepsStateWithItsOffsets(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	cfg.BatchLines, cfg.MaxInflightBatches = 10, 100
+	appendFile(t, filepath.Join(dir, "flows.log"), numbered("x", 0, 500))
+	var mu sync.Mutex
+	var held []pipeline.Ack
+	keep := pipeline.ConsumerFunc(func(_ context.Context, b pipeline.Batch) error {
+		mu.Lock()
+		held = append(held, b.Ack)
+		mu.Unlock()
+		return nil
+	})
+	r := start(t, cfg, keep)
+	waitFor(t, "all batches", func() bool { mu.Lock(); defer mu.Unlock(); return len(held) == 50 })
+	stop := make(chan struct{})
+	bad := make(chan string, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				close(bad)
+				return
+			default:
+			}
+			doc, _ := r.t.snapshot()
+			want := "null"
+			if doc.State != nil {
+				want = string(doc.State)
+			}
+			if got := fmt.Sprint(doc.Files[0].Offset); want != got && !(want == "null" && got == "0") {
+				bad <- fmt.Sprintf("state %s written with offset %s", want, got)
+				close(bad)
+				return
+			}
+		}
+	}()
+	for i, ack := range held {
+		end := (i + 1) * 10 * 9
+		r.t.Atomically(func() {
+			r.t.SetState(json.RawMessage(fmt.Sprint(end)))
+			time.Sleep(200 * time.Microsecond) // the stage does work between the two
+			ack(nil)
+		})
+	}
+	close(stop)
+	if msg, ok := <-bad; ok {
+		t.Fatal(msg)
 	}
 }

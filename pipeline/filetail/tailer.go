@@ -25,9 +25,10 @@ type Tailer struct {
 	live  map[string]bool // live paths (patterns without glob characters)
 	slots chan struct{}   // one per batch in flight
 
-	mu    sync.Mutex // guards files, state, identity fields of tracked
-	files []*tracked // in reading order (oldest first)
-	state json.RawMessage
+	commitMu sync.Mutex // held by Atomically and by snapshot: state and offsets are read together
+	mu       sync.Mutex // guards files, state, identity fields of tracked
+	files    []*tracked // in reading order (oldest first)
+	state    json.RawMessage
 
 	lastWritten, lastFluentd []byte // positions writer only
 
@@ -118,13 +119,24 @@ func (t *Tailer) State() json.RawMessage {
 // SetState attaches state, an opaque JSON value owned by a later stage
 // (the aggregator's last flushed bucket), to the positions file: it is
 // written in the same atomic write as the offsets. Call it before calling
-// the Acks whose offsets it belongs with; state must stay valid if the
-// lines before those offsets are replayed. A nil state removes it.
+// the Acks whose offsets it belongs with, both inside Atomically when the
+// state is only valid with exactly those offsets. A nil state removes it.
 func (t *Tailer) SetState(state json.RawMessage) {
 	cp := append(json.RawMessage(nil), state...)
 	t.mu.Lock()
 	t.state = cp
 	t.mu.Unlock()
+}
+
+// Atomically runs fn so that no positions write sees part of it: call
+// SetState and the Acks that state belongs with inside fn, and the
+// positions file holds either the old state with the old offsets or the
+// new state with the new offsets. fn must not block; Acks of this
+// Tailer's batches never do.
+func (t *Tailer) Atomically(fn func()) {
+	t.commitMu.Lock()
+	defer t.commitMu.Unlock()
+	fn()
 }
 
 // Run reads until ctx ends or the next stage fails. At the end it waits
