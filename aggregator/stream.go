@@ -37,7 +37,8 @@ type stream struct {
 	open     map[int64]*part // by bucket start
 	flushed  map[int64]int   // parts flushed per bucket
 	openKeys int
-	lastPos  *position
+	lastPos  position // the last line seen
+	hasPos   bool
 	lastIn   time.Time // wall clock of the last input, for idle flush
 	stopped  bool
 
@@ -75,7 +76,11 @@ func (s *stream) consume(ctx context.Context, recs []pipeline.Record, ack pipeli
 		}
 	}
 	s.lastIn = time.Now()
-	b.wm, b.hasWM, b.lastPos = s.wm, s.hasWM, s.lastPos
+	b.wm, b.hasWM = s.wm, s.hasWM
+	if s.hasPos {
+		pos := s.lastPos
+		b.lastPos = &pos
+	}
 	s.send(ctx)
 	s.a.count(s.kind, before, s.stats)
 	b.release(nil)
@@ -87,12 +92,11 @@ func (s *stream) line(r *pipeline.Record, b *inBatch) {
 	s.replayBefore(pos)
 	s.stats.Lines++
 	defer s.replayAt(pos)
+	s.lastPos, s.hasPos = pos, true
 	if s.skipping(pos) {
 		s.stats.Replayed++
-		s.lastPos = &pos
 		return
 	}
-	s.lastPos = &pos
 	t, res, err := s.proc.prepare(r.Value)
 	switch res {
 	case lineBad:
@@ -228,11 +232,7 @@ func (s *stream) flushEvent(typ string) {
 	if len(due) == 0 {
 		return
 	}
-	pos := position{}
-	if s.lastPos != nil {
-		pos = *s.lastPos
-	}
-	s.tr.record(delta{op: dEvent, ev: event{Pos: pos, Type: typ}})
+	s.tr.record(delta{op: dEvent, ev: event{Pos: s.lastPos, Type: typ}})
 	s.flushParts(due)
 	s.tr.push()
 }
@@ -372,7 +372,8 @@ func (s *stream) restore(raw json.RawMessage) error {
 	}
 	if ks.Pos != nil {
 		pos := *ks.Pos
-		s.skip, s.lastPos, t.snap.pos = &pos, &pos, &pos
+		s.skip, t.snap.pos = &pos, &pos
+		s.lastPos, s.hasPos = pos, true
 	}
 	t.replay, s.replayLeft = ks.Events, len(ks.Events)
 	return nil

@@ -1,0 +1,66 @@
+package aggregator
+
+import (
+	"testing"
+
+	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/pipeline/pipelinetest"
+)
+
+// steadyStream returns a flow stream that has seen the spec §3.5 lines
+// once, and those lines as records: aggregating them again only merges
+// into existing entries.
+func steadyStream(t testing.TB, level int) (*stream, *inBatch, []pipeline.Record) {
+	cfg := testConfig()
+	cfg.Levels = Levels{level, level}
+	a, err := New(cfg, pipeline.NopTelemetry(), &pipelinetest.Sink{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := a.stream(pipeline.KindFlow)
+	var recs []pipeline.Record
+	for i, l := range readLines(t, "testdata/spec35_level0/input.jsonl") {
+		recs = append(recs, pipeline.Record{Kind: pipeline.KindFlow, Value: l, Source: "flows.log", Offset: int64(i * 1000)})
+	}
+	b := s.tr.register(pipeline.Nop)
+	for i := range recs {
+		s.line(&recs[i], b)
+	}
+	return s, b, recs
+}
+
+// The parse-filter-key-merge path allocates nothing per line once the
+// keys exist.
+func TestAggregateLineAllocatesNothing(t *testing.T) {
+	for _, level := range []int{0, 2} {
+		s, b, recs := steadyStream(t, level)
+		n := testing.AllocsPerRun(200, func() {
+			for i := range recs {
+				s.line(&recs[i], b)
+			}
+		})
+		if n != 0 {
+			t.Errorf("level %d: %v allocations per %d lines", level, n, len(recs))
+		}
+	}
+}
+
+func BenchmarkAggregateFlowLine(b *testing.B) {
+	s, ib, recs := steadyStream(b, 2)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		s.line(&recs[i%len(recs)], ib)
+		i++
+	}
+}
+
+func BenchmarkMergeFlow(b *testing.B) {
+	f := parseFlow(b, []byte(baseFlow))
+	maskFlow(f, 2)
+	e := newFlowEntry(f, 2)
+	b.ReportAllocs()
+	for b.Loop() {
+		e.add(f, false, 0, true)
+	}
+}
