@@ -8,8 +8,6 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-
-	"github.com/flowship/flowship/pipeline"
 )
 
 // writerMetrics are the Writer's instruments.
@@ -72,8 +70,8 @@ func newReaderMetrics(m metric.Meter) (*readerMetrics, error) {
 	return &rm, nil
 }
 
-func kindAttr(k pipeline.Kind) metric.MeasurementOption {
-	return metric.WithAttributes(attribute.String("kind", string(k)))
+func kindAttr(k string) metric.MeasurementOption {
+	return metric.WithAttributes(attribute.String("kind", k))
 }
 
 func reasonAttr(r string) metric.MeasurementOption {

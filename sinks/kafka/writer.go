@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,7 +53,7 @@ type Writer struct {
 	rw    *kafkago.Writer // synchronous, for flowship's own retries
 	abort context.CancelFunc
 	tr    *kafkago.Transport
-	kinds map[string]pipeline.Kind // topic → kind
+	kinds map[string]string // topic → metric label
 
 	slots   chan struct{} // one token per in-flight batch
 	queue   chan *tracker // accepted, not yet handed to kafka-go
@@ -69,6 +68,10 @@ type Writer struct {
 
 // NewWriter returns a Writer for cfg. It does not connect; Run does.
 func NewWriter(cfg Config, tel pipeline.Telemetry) (*Writer, error) {
+	return newWriter(cfg, tel, "kafka_writer")
+}
+
+func newWriter(cfg Config, tel pipeline.Telemetry, stage string) (*Writer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -80,7 +83,7 @@ func NewWriter(cfg Config, tel pipeline.Telemetry) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := tel.Logger.With("stage", "kafka_writer")
+	log := tel.Logger.With("stage", stage)
 	abortCtx, abort := context.WithCancel(context.Background())
 	rt := &abortableTransport{rt: d.transport, ctx: abortCtx}
 	w := &Writer{
@@ -91,7 +94,7 @@ func NewWriter(cfg Config, tel pipeline.Telemetry) (*Writer, error) {
 		dl:      &deadLetterLog{path: cfg.DeadLetterLog},
 		abort:   abort,
 		tr:      d.transport,
-		kinds:   map[string]pipeline.Kind{},
+		kinds:   map[string]string{cfg.Topics.DeadLetter: "dead_letter"},
 		slots:   make(chan struct{}, cfg.MaxInflightBatches),
 		queue:   make(chan *tracker, cfg.MaxInflightBatches),
 		live:    map[*tracker]struct{}{},
@@ -99,7 +102,7 @@ func NewWriter(cfg Config, tel pipeline.Telemetry) (*Writer, error) {
 	}
 	w.retries.init()
 	for _, k := range pipeline.Kinds {
-		w.kinds[cfg.Topics.For(k)] = k
+		w.kinds[cfg.Topics.For(k)] = string(k)
 	}
 	w.kw = w.kafkaWriter(d.addr, rt, cfg.Linger)
 	w.kw.Async = true
@@ -179,20 +182,27 @@ func (w *Writer) Consume(ctx context.Context, b pipeline.Batch) error {
 		b.Ack(nil)
 		return nil
 	}
+	msgs := make([]kafkago.Message, len(b.Records))
+	for i, r := range b.Records {
+		msgs[i] = ToMessage(r, w.cfg.Topics.For(r.Kind))
+	}
+	return w.enqueue(ctx, msgs, b.Ack)
+}
+
+// enqueue accepts msgs, to be settled together with one call of ack.
+func (w *Writer) enqueue(ctx context.Context, msgs []kafkago.Message, ack pipeline.Ack) error {
 	select {
 	case w.slots <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	now := time.Now()
-	t := &tracker{w: w, ack: b.Ack, start: now, msgs: make([]kafkago.Message, len(b.Records))}
-	for i, r := range b.Records {
-		m := ToMessage(r, w.cfg.Topics.For(r.Kind))
-		m.Time = now
-		m.WriterData = t
-		t.msgs[i] = m
+	t := &tracker{w: w, ack: ack, start: now, msgs: msgs}
+	for i := range msgs {
+		msgs[i].Time = now
+		msgs[i].WriterData = t
 	}
-	t.left.Store(int64(len(t.msgs)))
+	t.left.Store(int64(len(msgs)))
 	w.mu.Lock()
 	if w.stopped {
 		w.mu.Unlock()
@@ -283,115 +293,4 @@ func (w *Writer) Close() error {
 		w.tr.CloseIdleConnections()
 	}
 	return w.dl.close()
-}
-
-// dispatch hands t to kafka-go, retrying until ctx ends if kafka-go
-// refuses it (no metadata, unknown topic, unreachable brokers).
-func (w *Writer) dispatch(ctx context.Context, t *tracker) {
-	send := t.msgs
-	if slices.ContainsFunc(send, w.unsendable) {
-		send = w.route(send)
-		if len(send) == 0 {
-			return
-		}
-	}
-	_ = pipeline.Retry(ctx, w.cfg.Retry.backoff(), func(ctx context.Context) error {
-		c, cancel := context.WithTimeout(ctx, w.cfg.WriteTimeout)
-		defer cancel()
-		return w.kw.WriteMessages(c, send...)
-	}, func(_ int, err error) { w.m.errors.Add(ctx, 1, reasonAttr(w.health.fail(err))) })
-	// An error here means ctx ended; shutdown fails t.
-}
-
-// route dead-letters the messages Kafka could never take and returns a
-// new slice of the others.
-func (w *Writer) route(msgs []kafkago.Message) []kafkago.Message {
-	var send, tooBig, noTopic []kafkago.Message
-	for _, m := range msgs {
-		switch {
-		case m.Topic == "":
-			noTopic = append(noTopic, m)
-		case w.unsendable(m):
-			tooBig = append(tooBig, m)
-		default:
-			send = append(send, m)
-		}
-	}
-	if len(tooBig) > 0 {
-		w.deadLetter(tooBig, "too_large", fmt.Sprintf("message larger than kafka.max_message_bytes (%s)", w.cfg.MaxMessageBytes))
-	}
-	if len(noTopic) > 0 {
-		w.deadLetter(noTopic, "no_topic", "record kind has no topic; only flows, l7 and dns are produced")
-	}
-	return send
-}
-
-func (w *Writer) unsendable(m kafkago.Message) bool {
-	return m.Topic == "" || messageSize(m) > int(w.cfg.MaxMessageBytes)
-}
-
-// deadLetter writes msgs to the dead-letter log and settles them.
-func (w *Writer) deadLetter(msgs []kafkago.Message, reason, detail string) {
-	if err := w.dl.write(msgs, detail); err != nil {
-		for _, m := range msgs {
-			w.log.Error("kafka: could not write a message Kafka cannot accept to the dead-letter log; it is dropped",
-				"error", err.Error(), "topic", m.Topic, "id", headerValue(m, HeaderID), "size", messageSize(m), "reason", detail)
-		}
-	} else {
-		w.log.Warn("kafka: dead-lettered messages Kafka cannot accept", "count", len(msgs),
-			"reason", detail, "file", w.cfg.DeadLetterLog, "first_id", headerValue(msgs[0], HeaderID))
-	}
-	w.m.deadLetter.Add(context.Background(), int64(len(msgs)), reasonAttr(reason))
-	settleMessages(msgs)
-}
-
-// completion is kafka-go's callback for one partition batch.
-func (w *Writer) completion(msgs []kafkago.Message, err error) {
-	if len(msgs) == 0 {
-		return
-	}
-	if err != nil {
-		w.m.errors.Add(context.Background(), 1, reasonAttr(w.health.fail(err)))
-		w.retries.push(retryGroup{msgs: msgs, err: err})
-		return
-	}
-	w.health.ok()
-	w.written(msgs)
-}
-
-// written counts msgs, which kafka-go wrote to one partition, and settles them.
-func (w *Writer) written(msgs []kafkago.Message) {
-	if k, ok := w.kinds[msgs[0].Topic]; ok {
-		w.m.written.Add(context.Background(), int64(len(msgs)), kindAttr(k))
-	}
-	settleMessages(msgs)
-}
-
-// settleMessages settles each message with its tracker, counting runs of
-// the same tracker at once.
-func settleMessages(msgs []kafkago.Message) {
-	var cur *tracker
-	n := 0
-	for i := range msgs {
-		t, _ := msgs[i].WriterData.(*tracker)
-		if t != cur {
-			if cur != nil {
-				cur.done(n)
-			}
-			cur, n = t, 0
-		}
-		n++
-	}
-	if cur != nil {
-		cur.done(n)
-	}
-}
-
-func headerValue(m kafkago.Message, key string) string {
-	for _, h := range m.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
 }
