@@ -77,10 +77,10 @@
 //     tailer (OnState) before the Acks that let O advance, so O <= P.
 //     Lines between O and P are skipped by position; later lines see
 //     exactly the watermark and part numbering the first run saw.
-//  3. Flushes at the watermark and part numbers are functions of that
-//     state and the lines. Flushes that are not (max_open_keys, idle,
+//  3. Flushes at the watermark, at max_open_keys and part numbers are
+//     functions of that state and the lines. Flushes that are not (idle,
 //     Flush) are recorded as events at the position of the line they
-//     followed and replayed there.
+//     followed, pushed to the tailer at once, and replayed there.
 //  4. Lines of parts acknowledged before the crash are skipped (the
 //     state lists them); their part still opens and closes at the same
 //     points, empty, so numbering stays aligned.
@@ -88,7 +88,11 @@
 // What breaks exactness: a state lost or deleted (buckets open at the
 // crash are then emitted again with fewer lines under the same _id —
 // create keeps the first, fuller, document — or counted twice if that
-// first one had not been written); a change of config (window, levels,
+// first one had not been written); an idle flush after the positions
+// file was last written, followed by late lines for the flushed bucket,
+// then a crash (the replay puts those late lines into the flushed part,
+// whose first version the index keeps, so they are lost unless the part
+// holding them had been written); a change of config (window, levels,
 // keys, filters) between the runs; and a rename of the file between the
 // runs while P and O lie in different files (positions are compared by
 // path), which can put the lines between O and P into the wrong part.

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -136,15 +135,4 @@ func TestGolden(t *testing.T) {
 			}
 		})
 	}
-}
-
-// hasPrefixLine reports whether any line of docs starts with prefix;
-// a helper for readable failure messages.
-func hasPrefixLine(docs []byte, prefix string) bool {
-	for _, l := range strings.Split(string(docs), "\n") {
-		if strings.HasPrefix(l, prefix) {
-			return true
-		}
-	}
-	return false
 }
