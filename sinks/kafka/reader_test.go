@@ -116,15 +116,21 @@ func flowMessages(n, from int) []kafkago.Message {
 // committed returns the group's committed offset of flowship.flows/0, -1 if none.
 func committed(t *testing.T, brokers []string, group string) int64 {
 	t.Helper()
+	return committedOf(t, brokers, group, DefaultTopicFlows)
+}
+
+// committedOf returns the group's committed offset of topic/0, -1 if none.
+func committedOf(t *testing.T, brokers []string, group, topic string) int64 {
+	t.Helper()
 	tr := &kafkago.Transport{}
 	defer tr.CloseIdleConnections()
 	cl := &kafkago.Client{Addr: kafkago.TCP(brokers...), Transport: tr, Timeout: 5 * time.Second}
 	res, err := cl.OffsetFetch(context.Background(), &kafkago.OffsetFetchRequest{
-		GroupID: group, Topics: map[string][]int{DefaultTopicFlows: {0}}})
+		GroupID: group, Topics: map[string][]int{topic: {0}}})
 	if err != nil {
 		t.Fatalf("OffsetFetch: %v", err)
 	}
-	for _, p := range res.Topics[DefaultTopicFlows] {
+	for _, p := range res.Topics[topic] {
 		if p.Partition == 0 {
 			return p.CommittedOffset
 		}
@@ -132,12 +138,18 @@ func committed(t *testing.T, brokers []string, group string) int64 {
 	return -1
 }
 
-// waitCommitted waits until the committed offset equals want.
+// waitCommitted waits until the committed offset of flowship.flows/0 equals want.
 func waitCommitted(t *testing.T, brokers []string, group string, want int64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitCommittedOf(t, brokers, group, DefaultTopicFlows, want)
+}
+
+// waitCommittedOf waits until the committed offset of topic/0 equals want.
+func waitCommittedOf(t *testing.T, brokers []string, group, topic string, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
 	for {
-		got := committed(t, brokers, group)
+		got := committedOf(t, brokers, group, topic)
 		if got == want {
 			return
 		}
