@@ -40,8 +40,6 @@ func ParseL7(line []byte, l *L7) error {
 
 // field reads the value of one l7.log key.
 func (l *L7) field(p *scanner, key string, seen *uint32) (err error) {
-	var n *int64
-	var s *string
 	switch key {
 	case "start_time":
 		*seen |= 1
@@ -51,73 +49,88 @@ func (l *L7) field(p *scanner, key string, seen *uint32) (err error) {
 		*seen |= 2
 		l.EndTime, err = p.time()
 		return err
-	case "duration_mean":
-		n = &l.DurationMean
-	case "duration_max":
-		n = &l.DurationMax
-	case "latency":
-		n = &l.Latency
-	case "bytes_in":
-		n = &l.BytesIn
-	case "bytes_out":
-		n = &l.BytesOut
-	case "count":
-		n = &l.Count
-	case "source_port_num":
-		n = &l.SourcePortNum
-	case "dest_port_num":
-		n = &l.DestPortNum
-	case "dest_service_port":
-		n = &l.DestServicePort
-	case "src_name_aggr":
-		s = &l.SrcNameAggr
-	case "src_namespace":
-		s = &l.SrcNamespace
-	case "src_type":
-		s = &l.SrcType
-	case "dest_name_aggr":
-		s = &l.DestNameAggr
-	case "dest_namespace":
-		s = &l.DestNamespace
-	case "dest_type":
-		s = &l.DestType
-	case "dest_service_name":
-		s = &l.DestServiceName
-	case "dest_service_namespace":
-		s = &l.DestServiceNS
-	case "dest_service_port_name":
-		s = &l.DestServicePortName
-	case "method":
-		s = &l.Method
-	case "user_agent":
-		s = &l.UserAgent
-	case "url":
-		s = &l.URL
-	case "response_code":
-		s = &l.ResponseCode
-	case "type":
-		s = &l.Type
-	case "protocol":
-		s = &l.Protocol
-	case "protocol_version":
-		s = &l.ProtocolVersion
-	case "collector_type":
-		s = &l.CollectorType
-	case "collector_name":
-		s = &l.CollectorName
-	case "tls_sni":
-		s = &l.TLSSNI
-	case "tls_version":
-		s = &l.TLSVersion
-	case "tls_cipher_suite":
-		s = &l.TLSCipherSuite
-	default:
-		return p.skipValue(1)
 	}
-	if n != nil {
+	if n := l.intField(key); n != nil {
 		*n, err = p.int()
-	} else {
-		*s, err = p.str()
+		return err
 	}
-	return err
+	if s := l.strField(key); s != nil {
+		*s, err = p.str()
+		return err
+	}
+	return p.skipValue(1)
+}
+
+// intField returns the integer field named key, nil if none.
+func (l *L7) intField(key string) *int64 {
+	switch key {
+	case "duration_mean":
+		return &l.DurationMean
+	case "duration_max":
+		return &l.DurationMax
+	case "latency":
+		return &l.Latency
+	case "bytes_in":
+		return &l.BytesIn
+	case "bytes_out":
+		return &l.BytesOut
+	case "count":
+		return &l.Count
+	case "source_port_num":
+		return &l.SourcePortNum
+	case "dest_port_num":
+		return &l.DestPortNum
+	case "dest_service_port":
+		return &l.DestServicePort
+	}
+	return nil
+}
+
+// strField returns the string field named key, nil if none.
+func (l *L7) strField(key string) *string {
+	switch key {
+	case "src_name_aggr":
+		return &l.SrcNameAggr
+	case "src_namespace":
+		return &l.SrcNamespace
+	case "src_type":
+		return &l.SrcType
+	case "dest_name_aggr":
+		return &l.DestNameAggr
+	case "dest_namespace":
+		return &l.DestNamespace
+	case "dest_type":
+		return &l.DestType
+	case "dest_service_name":
+		return &l.DestServiceName
+	case "dest_service_namespace":
+		return &l.DestServiceNS
+	case "dest_service_port_name":
+		return &l.DestServicePortName
+	case "method":
+		return &l.Method
+	case "user_agent":
+		return &l.UserAgent
+	case "url":
+		return &l.URL
+	case "response_code":
+		return &l.ResponseCode
+	case "type":
+		return &l.Type
+	case "protocol":
+		return &l.Protocol
+	case "protocol_version":
+		return &l.ProtocolVersion
+	case "collector_type":
+		return &l.CollectorType
+	case "collector_name":
+		return &l.CollectorName
+	case "tls_sni":
+		return &l.TLSSNI
+	case "tls_version":
+		return &l.TLSVersion
+	case "tls_cipher_suite":
+		return &l.TLSCipherSuite
+	}
+	return nil
 }
