@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flowship/flowship/pipeline"
+	esink "github.com/flowship/flowship/sinks/elasticsearch"
 )
 
 // Mode says who deletes expired indices.
@@ -27,13 +28,16 @@ const (
 type Config struct {
 	// Mode is auto | ilm | managed. Default auto.
 	Mode Mode `yaml:"mode"`
-	// Naming must be the same naming the Elasticsearch sink writes with;
-	// the wiring copies it from the sink's configuration.
-	Naming Naming `yaml:"naming"`
+	// Naming must be the naming the Elasticsearch sink writes with; the
+	// wiring copies the sink's (elasticsearch.naming) here, so it is not
+	// read from YAML under retention.
+	Naming esink.Naming `yaml:"-"`
 	// PolicyName names the ILM policy of a kind; "{kind}", "{cluster}" and
-	// "{prefix}" are replaced. Default "" picks by naming mode:
-	// "{prefix}-{kind}-{cluster}" (flowship) or "tigera_secure_ee_{kind}_policy"
-	// (calico).
+	// "{prefix}" are replaced. Default "{prefix}-{kind}-{cluster}" in both
+	// naming modes. Calico's own "tigera_secure_ee_{kind}_policy" is
+	// possible but then flowship overwrites the policy the Tigera operator
+	// owns and its rollover indices use; only set it once the operator no
+	// longer manages Elasticsearch.
 	PolicyName string `yaml:"policy_name"`
 	// Replicas is index.number_of_replicas for every index. Default 1 (a
 	// production cluster has several nodes); set 0 on a single-node cluster,
@@ -99,7 +103,7 @@ func DefaultConfig() Config {
 	}
 	return Config{
 		Mode:             ModeAuto,
-		Naming:           Naming{Mode: "flowship", Prefix: "flowship", Cluster: "cluster"},
+		Naming:           esink.DefaultNaming(),
 		Replicas:         1,
 		RefreshInterval:  5 * time.Second,
 		TemplatePriority: 200,
@@ -130,8 +134,8 @@ func (c Config) Validate() error {
 	default:
 		bad("mode", "%q is not one of auto, ilm, managed", c.Mode)
 	}
-	if c.Naming.Cluster == "" {
-		bad("naming.cluster", "must not be empty")
+	if err := c.Naming.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Replicas < 0 {
 		bad("replicas", "must be >= 0, got %d", c.Replicas)
@@ -190,22 +194,20 @@ func (c Config) policyName(kind pipeline.Kind) string {
 	p := c.PolicyName
 	if p == "" {
 		p = "{prefix}-{kind}-{cluster}"
-		if c.Naming.Mode == "calico" {
-			p = "tigera_secure_ee_{kind}_policy"
-		}
 	}
 	return strings.NewReplacer("{kind}", string(kind), "{cluster}", c.Naming.Cluster, "{prefix}", c.prefix()).Replace(p)
 }
 
 // templateName is the base name of kind's index template and its
-// component templates. It always starts with flowship's prefix so that
-// flowship's objects never collide with Calico's own templates.
+// component templates: "<prefix>-<kind>-<cluster>" in both naming modes,
+// so flowship's objects never collide with Calico's own templates
+// ("tigera_secure_ee_…").
 func (c Config) templateName(kind pipeline.Kind) string {
 	return c.prefix() + "-" + string(kind) + "-" + c.Naming.Cluster
 }
 
 func (c Config) prefix() string {
-	if c.Naming.Mode == "calico" || c.Naming.Prefix == "" {
+	if c.Naming.Prefix == "" {
 		return "flowship"
 	}
 	return c.Naming.Prefix

@@ -30,7 +30,7 @@ func TestConfigValidateNamesTheKey(t *testing.T) {
 		wantKey string
 	}{
 		{"unknown mode", func(c *Config) { c.Mode = "ilmm" }, "retention.mode:"},
-		{"empty cluster", func(c *Config) { c.Naming.Cluster = "" }, "retention.naming.cluster:"},
+		{"empty cluster", func(c *Config) { c.Naming.Cluster = "" }, "elasticsearch.naming.cluster:"},
 		{"negative replicas", func(c *Config) { c.Replicas = -1 }, "retention.replicas:"},
 		{"sub-millisecond refresh", func(c *Config) { c.RefreshInterval = time.Microsecond }, "retention.refresh_interval:"},
 		{"negative priority", func(c *Config) { c.TemplatePriority = -5 }, "retention.template_priority:"},
@@ -60,7 +60,6 @@ func TestConfigYAMLKeepsDefaultsOfUnsetFields(t *testing.T) {
 mode: managed
 replicas: 0
 refresh_interval: 30s
-naming: {mode: flowship, prefix: logs, cluster: east}
 kinds:
   flows: {retention_days: 15, warm: {min_age: 72h, readonly: true, forcemerge_max_num_segments: 1}}
 `
@@ -94,7 +93,8 @@ func TestObjectNames(t *testing.T) {
 	}{
 		{"flowship mode", func(*Config) {}, "flowship-dns-prod", "flowship-dns-prod"},
 		{"custom prefix", func(c *Config) { c.Naming.Prefix = "logs" }, "logs-dns-prod", "logs-dns-prod"},
-		{"calico mode", func(c *Config) { c.Naming.Mode = "calico" }, "tigera_secure_ee_dns_policy", "flowship-dns-prod"},
+		{"calico mode keeps off the operator's policy", func(c *Config) { c.Naming.Mode = "calico" }, "flowship-dns-prod", "flowship-dns-prod"},
+		{"calico policy on request", func(c *Config) { c.Naming.Mode = "calico"; c.PolicyName = "tigera_secure_ee_{kind}_policy" }, "tigera_secure_ee_dns_policy", "flowship-dns-prod"},
 		{"explicit policy name", func(c *Config) { c.PolicyName = "ours_{kind}_{cluster}" }, "ours_dns_prod", "flowship-dns-prod"},
 	}
 	for _, tt := range tests {

@@ -13,6 +13,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
 
 	"github.com/flowship/flowship/pipeline"
+	esink "github.com/flowship/flowship/sinks/elasticsearch"
 )
 
 // KindSpec is what the caller (the schema package, through the wiring)
@@ -51,7 +52,7 @@ var originationDate = regexp.MustCompile(`^.*-(\d{4}.\d{2}.\d{2})(-\d+)?$`)
 // parsesOrigination reports whether ILM can parse the date out of the
 // naming's index names; when it cannot, setting parse_origination_date
 // would make index creation fail, so ILM ages count from creation instead.
-func parsesOrigination(n Naming) bool {
+func parsesOrigination(n esink.Naming) bool {
 	return originationDate.MatchString(n.Index(pipeline.KindFlow, time.Date(2025, 6, 10, 0, 0, 0, 0, time.UTC)))
 }
 

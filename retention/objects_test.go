@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/flowship/flowship/pipeline"
+	esink "github.com/flowship/flowship/sinks/elasticsearch"
 )
 
 func TestTemplateGoldens(t *testing.T) {
@@ -35,16 +36,18 @@ func TestTemplateGoldens(t *testing.T) {
 func TestTemplatesFollowTheNaming(t *testing.T) {
 	tests := []struct {
 		name        string
-		naming      Naming
+		naming      esink.Naming
 		ilm         bool
 		wantPattern string
 		wantAlias   string
 		wantParse   bool // index.lifecycle.parse_origination_date sent
 		wantILM     bool // index.lifecycle.* sent at all
 	}{
-		{"flowship with ILM", Naming{Mode: "flowship", Prefix: "flowship", Cluster: "prod"}, true, "flowship-flows-prod-*", "flowship-flows-prod", true, true},
-		{"flowship without ILM", Naming{Mode: "flowship", Prefix: "flowship", Cluster: "prod"}, false, "flowship-flows-prod-*", "flowship-flows-prod", false, false},
-		{"calico with ILM", Naming{Mode: "calico", Cluster: "cluster"}, true, "tigera_secure_ee_flows.cluster.*", "tigera_secure_ee_flows.cluster.", true, true},
+		{"flowship with ILM", esink.Naming{Mode: "flowship", Prefix: "flowship", Cluster: "prod"}, true, "flowship-flows-prod-*", "flowship-flows-prod", true, true},
+		{"flowship without ILM", esink.Naming{Mode: "flowship", Prefix: "flowship", Cluster: "prod"}, false, "flowship-flows-prod-*", "flowship-flows-prod", false, false},
+		// Calico-mode names end in yyyyMMdd, which ILM cannot parse: setting
+		// parse_origination_date would make index creation fail.
+		{"calico with ILM", esink.Naming{Mode: "calico", Prefix: "flowship", Cluster: "cluster"}, true, "tigera_secure_ee_flows.cluster.flowship-*", "tigera_secure_ee_flows.cluster.flowship", false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,7 +83,7 @@ func TestParsesOrigination(t *testing.T) {
 		want  bool
 	}{
 		{"flowship-flows-prod-2025.06.10", true},
-		{"tigera_secure_ee_flows.cluster.flowship-2025.06.10", true},
+		{"tigera_secure_ee_flows.cluster.flowship-20250610", false},
 		{"logs-2025.06.10-000002", true},
 		{"tigera_secure_ee_flows.cluster.fluentd-20250610-000001", false},
 		{"flows_2025.06.10", false},
