@@ -203,3 +203,21 @@ func TestDeadLetterRoundTrip(t *testing.T) {
 		t.Error("a plain record message parsed as a dead letter")
 	}
 }
+
+func BenchmarkToMessage(b *testing.B) {
+	r := doc(pipeline.KindFlow, "ns-a/pod-*|ns-b/svc|tcp|443|allow|src", 1, `{"bytes_in":1024,"bytes_out":2048}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = ToMessage(r, DefaultTopicFlows)
+	}
+}
+
+func BenchmarkFromMessage(b *testing.B) {
+	m := ToMessage(doc(pipeline.KindFlow, "k", 1, `{"bytes_in":1024}`), DefaultTopicFlows)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := FromMessage(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

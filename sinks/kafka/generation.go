@@ -62,6 +62,7 @@ func (g *generation) run(ctx, gctx context.Context) {
 		pr := g.partitionReader(tp)
 		if err := pr.SetOffset(p.start); err != nil {
 			g.r.log.Error("kafka: cannot start reading partition", "topic", tp.topic, "partition", tp.partition, "error", err.Error())
+			pr.Close()
 			continue
 		}
 		wg.Go(func() {
