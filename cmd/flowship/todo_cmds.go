@@ -9,8 +9,6 @@ import (
 // These subcommands are filled in by the collector and indexer work.
 var errNotYet = errors.New("not implemented yet")
 
-func runCollect(context.Context, []string, io.Writer, io.Writer) error   { return errNotYet }
 func runIndex(context.Context, []string, io.Writer, io.Writer) error     { return errNotYet }
 func runSetup(context.Context, []string, io.Writer, io.Writer) error     { return errNotYet }
-func runAggregate(context.Context, []string, io.Writer, io.Writer) error { return errNotYet }
 func runCheck(context.Context, []string, io.Writer, io.Writer) error     { return errNotYet }

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/flowship/flowship/aggregator"
+	"github.com/flowship/flowship/pipeline/filetail"
+	"github.com/flowship/flowship/pipeline/telemetry"
+	"github.com/flowship/flowship/sinks/kafka"
+)
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// runCollect is the node agent: tailers → aggregator → Kafka writer, wired
+// back to front, run in one errgroup.
+func runCollect(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("collect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (YAML); defaults apply to what it leaves out")
+	var fluentdPos stringList
+	fs.Var(&fluentdPos, "import-fluentd-pos", "fluentd in_tail pos file to start from on first run (repeatable: flows.log.pos, l7.log.pos, dns.log.pos)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	cfg, err := readConfig(*configPath, SecTelemetry, SecInputs, SecAggregation, SecKafka)
+	if err != nil {
+		return err
+	}
+	if len(fluentdPos) > 0 {
+		merged, err := mergeFluentdPos(fluentdPos)
+		if err != nil {
+			return err
+		}
+		defer os.Remove(merged)
+		for _, in := range []*Input{&cfg.Inputs.Flows, &cfg.Inputs.L7, &cfg.Inputs.DNS} {
+			in.ImportFluentdPos = merged
+		}
+	}
+	return collect(ctx, cfg, stderr)
+}
+
+func collect(ctx context.Context, cfg Config, logOut io.Writer) error {
+	prov, err := telemetry.New(cfg.Telemetry, "collect", logOut)
+	if err != nil {
+		return err
+	}
+	tel := prov.Telemetry()
+	writer, err := kafka.NewWriter(cfg.Kafka, tel)
+	if err != nil {
+		return err
+	}
+	defer writer.Close()
+	agg, err := aggregator.New(cfg.Aggregation, tel, writer)
+	if err != nil {
+		return err
+	}
+	inputs := cfg.Inputs.Each()
+	if len(inputs) == 0 {
+		return errors.New("no input enabled: set inputs.<kind>.enabled: true for flows, l7 or dns")
+	}
+	var tailers []*filetail.Tailer
+	for _, in := range inputs {
+		t, err := filetail.New(in, tel, agg)
+		if err != nil {
+			return fmt.Errorf("inputs.%s: %w", in.Kind, err)
+		}
+		if err := agg.Restore(in.Kind, t.State()); err != nil {
+			return fmt.Errorf("inputs.%s: restoring aggregation state from %s: %w", in.Kind, in.Resolved().PositionsFile, err)
+		}
+		// The aggregator hands over its state before the acks it covers, so
+		// a positions file never pairs offsets with an older state; lines
+		// between the offset and the state's position are skipped on replay.
+		agg.OnState(in.Kind, t.SetState)
+		tailers = append(tailers, t)
+	}
+	tel.Logger.Info("collector starting", "cluster", cfg.Cluster, "node", cfg.Node,
+		"inputs", len(tailers), "brokers", strings.Join(cfg.Kafka.Brokers, ","))
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return prov.Run(gctx) })
+	g.Go(func() error { return writer.Run(gctx) })
+	g.Go(func() error { return agg.Run(gctx) })
+	for _, t := range tailers {
+		g.Go(func() error { return t.Run(gctx) })
+	}
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = nil
+	}
+	tel.Logger.Info("collector stopped")
+	return err
+}
+
+// mergeFluentdPos concatenates fluentd pos files into one temporary file:
+// entries are matched by path and inode, so one file serves every input.
+func mergeFluentdPos(paths []string) (string, error) {
+	var all []byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return "", fmt.Errorf("--import-fluentd-pos: %w", err)
+		}
+		if len(b) > 0 && b[len(b)-1] != '\n' {
+			b = append(b, '\n')
+		}
+		all = append(all, b...)
+	}
+	f, err := os.CreateTemp("", "flowship-fluentd-*.pos")
+	if err != nil {
+		return "", fmt.Errorf("--import-fluentd-pos: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Write(all); err != nil {
+		return "", fmt.Errorf("--import-fluentd-pos: %w", err)
+	}
+	return filepath.Clean(f.Name()), nil
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/flowship/flowship/aggregator"
+	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/pipeline/filetail"
+	"github.com/flowship/flowship/pipeline/telemetry"
+	"github.com/flowship/flowship/sinks/kafka"
+)
+
+// Config is a flowship configuration file. One file serves every
+// subcommand; each reads the sections it needs and `flowship check`
+// validates them all. Every section is owned by its package.
+type Config struct {
+	// Cluster names the Kubernetes cluster; it goes into every document
+	// and index name. Default "cluster" (Calico's default).
+	Cluster string `yaml:"cluster"`
+	// Node is this node's name (documents' "host"). Default $NODE_NAME,
+	// else the host name.
+	Node string `yaml:"node"`
+
+	Telemetry   telemetry.Config  `yaml:"telemetry"`
+	Inputs      Inputs            `yaml:"inputs"`
+	Aggregation aggregator.Config `yaml:"aggregation"`
+	Kafka       kafka.Config      `yaml:"kafka"`
+}
+
+// Input is one kind's file input; Enabled switches it.
+type Input struct {
+	// Enabled turns this kind's input on. Default true for all kinds.
+	Enabled         bool `yaml:"enabled"`
+	filetail.Config `yaml:",inline"`
+}
+
+// Inputs holds the file input of each kind.
+type Inputs struct {
+	Flows Input `yaml:"flows"`
+	L7    Input `yaml:"l7"`
+	DNS   Input `yaml:"dns"`
+}
+
+// Each returns the enabled inputs in kind order, with Kind set.
+func (in Inputs) Each() []filetail.Config {
+	var out []filetail.Config
+	for _, x := range []struct {
+		kind pipeline.Kind
+		in   Input
+	}{{pipeline.KindFlow, in.Flows}, {pipeline.KindL7, in.L7}, {pipeline.KindDNS, in.DNS}} {
+		if x.in.Enabled {
+			c := x.in.Config
+			c.Kind = x.kind
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func defaultInput(k pipeline.Kind) Input {
+	c := filetail.DefaultConfig()
+	c.Kind = k
+	return Input{Enabled: true, Config: c}
+}
+
+// DefaultConfig returns every section's defaults.
+func DefaultConfig() Config {
+	node := os.Getenv("NODE_NAME")
+	if node == "" {
+		node, _ = os.Hostname()
+	}
+	return Config{
+		Cluster:     "cluster",
+		Node:        node,
+		Telemetry:   telemetry.DefaultConfig(),
+		Inputs:      Inputs{Flows: defaultInput(pipeline.KindFlow), L7: defaultInput(pipeline.KindL7), DNS: defaultInput(pipeline.KindDNS)},
+		Aggregation: aggregator.DefaultConfig(),
+		Kafka:       kafka.DefaultConfig(),
+	}
+}
+
+// resolve copies the shared top-level values into the sections.
+func (c *Config) resolve() {
+	if c.Aggregation.Cluster == "" {
+		c.Aggregation.Cluster = c.Cluster
+	}
+	if c.Aggregation.Node == "" {
+		c.Aggregation.Node = c.Node
+	}
+}
+
+// Section names a part of the config a subcommand uses.
+type Section int
+
+// The sections subcommands validate.
+const (
+	SecTelemetry Section = iota
+	SecInputs
+	SecAggregation
+	SecKafka
+)
+
+// Validate checks the shared keys and the given sections (all when none
+// is given); errors name the key.
+func (c *Config) Validate(sections ...Section) error {
+	c.resolve()
+	if len(sections) == 0 {
+		sections = []Section{SecTelemetry, SecInputs, SecAggregation, SecKafka}
+	}
+	var errs []error
+	if c.Cluster == "" {
+		errs = append(errs, errors.New("cluster: must not be empty"))
+	}
+	if c.Node == "" {
+		errs = append(errs, errors.New("node: must not be empty (set NODE_NAME from the downward API)"))
+	}
+	for _, s := range sections {
+		errs = append(errs, c.validateSection(s))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateSection(s Section) error {
+	switch s {
+	case SecTelemetry:
+		return c.Telemetry.Validate()
+	case SecInputs:
+		var errs []error
+		for _, in := range c.Inputs.Each() {
+			if err := in.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("inputs.%s: %w", in.Kind, err))
+			}
+		}
+		return errors.Join(errs...)
+	case SecAggregation:
+		if err := c.Aggregation.Validate(); err != nil {
+			return fmt.Errorf("aggregation: %w", err)
+		}
+	case SecKafka:
+		return c.Kafka.Validate()
+	}
+	return nil
+}
+
+// readConfig loads path over the defaults and validates the given sections
+// (all when none is given). An empty path means the defaults alone.
+func readConfig(path string, sections ...Section) (Config, error) {
+	cfg := DefaultConfig()
+	if path != "" {
+		if err := loadConfig(path, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	if err := cfg.Validate(sections...); err != nil {
+		where := path
+		if where == "" {
+			where = "(defaults)"
+		}
+		return cfg, fmt.Errorf("config %s: %w", where, err)
+	}
+	return cfg, nil
+}
