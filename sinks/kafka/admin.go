@@ -118,6 +118,7 @@ type TopicDiff struct {
 // partitions re-maps keys, and retention is the operator's call.
 type TopicDriftError struct{ Diffs []TopicDiff }
 
+// Error lists every difference and says nothing was altered.
 func (e *TopicDriftError) Error() string {
 	parts := make([]string, len(e.Diffs))
 	for i, d := range e.Diffs {

@@ -149,6 +149,7 @@ type MessageError struct {
 	Reason    string
 }
 
+// Error names the message by topic/partition@offset and the header.
 func (e *MessageError) Error() string {
 	where := fmt.Sprintf("kafka message %s/%d@%d", e.Topic, e.Partition, e.Offset)
 	if e.Header != "" {

@@ -147,6 +147,7 @@ type abortableTransport struct {
 
 var errAborted = errors.New("kafka writer shutting down")
 
+// RoundTrip forwards to the wrapped transport unless the writer is aborting.
 func (a *abortableTransport) RoundTrip(ctx context.Context, addr net.Addr, req kafkago.Request) (kafkago.Response, error) {
 	if a.ctx.Err() != nil {
 		return nil, errAborted
