@@ -1,0 +1,59 @@
+# flowship — everyday targets. `make test` is what CI runs (through .ci/run).
+#
+#   make test    install missing tools, start real Kafka 4.1 + Elasticsearch, go vet, unit tests,
+#                integration tests, switch Kafka to 3.9 and re-run the *Kafka* integration tests,
+#                always stop the services (deploy/local/test-all.sh)
+#   make build   compile everything and bin/flowship
+#   make lint    go vet + staticcheck
+#   make up | down | status | env   the local services (deploy/local/services.sh)
+#   make demo    start the services and run `flowship demo`
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+
+SERVICES := bash deploy/local/services.sh
+STATICCHECK_VERSION ?= v0.8.2
+
+.PHONY: test build lint vet up down status env logs demo unit integration
+
+test:
+	bash deploy/local/test-all.sh
+
+build:
+	go build ./...
+	go build -o bin/flowship ./cmd/flowship
+
+vet:
+	go vet ./...
+	go vet -tags integration ./...
+
+lint: vet
+	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) -tags integration ./...
+
+# Unit tests only; no services needed.
+unit:
+	go test -race -count=1 ./...
+
+# Integration tests against services already started with `make up`.
+integration:
+	eval "$$($(SERVICES) env)" && go test -race -count=1 -tags integration ./...
+
+up:
+	$(SERVICES) up
+
+down:
+	$(SERVICES) down
+
+status:
+	$(SERVICES) status
+
+env:
+	@$(SERVICES) env
+
+logs:
+	$(SERVICES) logs
+
+demo:
+	$(SERVICES) up
+	eval "$$($(SERVICES) env)" && go run ./cmd/flowship demo

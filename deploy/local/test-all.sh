@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# test-all.sh — the whole test suite, as `make test` and .ci/run run it:
+#   1. install missing tools (deps.sh)
+#   2. start Kafka $KAFKA_MAIN + Elasticsearch (services.sh up)
+#   3. go vet (with and without the integration tag)
+#   4. unit tests:        go test -race -count=1 ./...
+#   5. integration tests: go test -race -count=1 -tags integration ./...      (Kafka $KAFKA_MAIN)
+#   6. switch Kafka to $KAFKA_COMPAT and re-run every test named *Kafka*:
+#                         go test -race -count=1 -tags integration -run Kafka ./...
+#   7. always stop the services, print the totals; exit 1 when any step failed.
+# Naming convention: every integration test that talks to Kafka has "Kafka" in its name, so
+# step 6 covers it. Full `go test -json` logs land in .services/logs/test-<step>.json.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+cd "$ROOT" || exit 1
+
+KAFKA_MAIN=${FLOWSHIP_TEST_KAFKA_MAIN:-4.1.2}
+KAFKA_COMPAT=${FLOWSHIP_TEST_KAFKA_COMPAT:-3.9.1}
+STATE=${FLOWSHIP_STATE_DIR:-$ROOT/.services}
+LOGS=$STATE/logs
+TOTALS=$LOGS/test-totals.json
+SERVICES=(bash "$HERE/services.sh")
+START=$(date +%s)
+FAILED=()
+
+step() { printf '\n==> [%4ss] %s\n' "$(($(date +%s) - START))" "$*"; }
+fail() { FAILED+=("$1"); printf '==> FAILED: %s\n' "$1"; }
+
+finish() {
+	step "stopping services"
+	"${SERVICES[@]}" down || fail "services down"
+	step "done in $(($(date +%s) - START))s"
+	if ((${#FAILED[@]})); then
+		printf '==> failed steps: %s\n' "$(IFS=,; echo "${FAILED[*]}")"
+	fi
+	if [[ -x "$SUMMARY" ]]; then
+		"$SUMMARY" -label total -print-totals "$TOTALS" || FAILED+=("tests")
+	fi
+	((${#FAILED[@]} == 0)) || exit 1
+	exit 0
+}
+
+# gotest LABEL ARGS...: go test -json ARGS, shown terse, counted into $TOTALS.
+gotest() {
+	local label=$1
+	shift
+	step "go test $* ($label)"
+	go test -json "$@" 2>&1 | tee "$LOGS/test-$label.json" | "$SUMMARY" -label "$label" -totals "$TOTALS"
+	local st=("${PIPESTATUS[@]}")
+	((st[0] == 0 && st[2] == 0)) || fail "$label tests"
+}
+
+use_services_env() {
+	local env
+	env=$("${SERVICES[@]}" env) || return 1
+	eval "$env"
+	printf '%s\n' "$env" | sed 's/PASSWORD=.*/PASSWORD=<set>/'
+}
+
+step "tool check"
+bash "$HERE/deps.sh" || { echo "==> FAILED: installing missing tools"; exit 1; }
+mkdir -p "$LOGS"
+rm -f "$TOTALS"
+SUMMARY=${FLOWSHIP_CACHE_DIR:-$ROOT/.cache}/bin/testsummary
+go build -o "$SUMMARY" ./deploy/local/testsummary || { echo "==> FAILED: building deploy/local/testsummary"; exit 1; }
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+step "starting Kafka $KAFKA_MAIN and Elasticsearch"
+services_ok=1
+if ! FLOWSHIP_KAFKA_VERSION=$KAFKA_MAIN "${SERVICES[@]}" up || ! use_services_env; then
+	services_ok=0
+	fail "services up (Kafka $KAFKA_MAIN, Elasticsearch)"
+fi
+
+step "go vet ./..."
+go vet ./... || fail "go vet"
+go vet -tags integration ./... || fail "go vet -tags integration"
+
+gotest unit -race -count=1 ./...
+
+if ((services_ok)); then
+	gotest "integration-kafka-$KAFKA_MAIN" -race -count=1 -tags integration ./...
+
+	step "switching Kafka to $KAFKA_COMPAT"
+	if "${SERVICES[@]}" down kafka && FLOWSHIP_KAFKA_VERSION=$KAFKA_COMPAT "${SERVICES[@]}" up kafka && use_services_env; then
+		gotest "integration-kafka-$KAFKA_COMPAT" -race -count=1 -tags integration -run Kafka ./...
+	else
+		fail "services up (Kafka $KAFKA_COMPAT)"
+	fi
+else
+	step "integration tests not run: the services did not start"
+fi
