@@ -154,9 +154,9 @@ func resolveILM(ctx context.Context, client *elasticsearch.Client, mode Mode) (b
 		}
 		return true, detail, nil
 	case mode == ModeILM:
-		return false, "", fmt.Errorf("retention: retention.mode is ilm but this Elasticsearch has no ILM (GET /_ilm/status: no handler); set retention.mode to auto or managed")
+		return false, "", fmt.Errorf("retention: retention.mode is ilm but this Elasticsearch has no ILM (GET /_ilm/status has no handler); set retention.mode to auto or managed")
 	}
-	return false, "ILM unavailable on this cluster (GET /_ilm/status: no handler)", nil
+	return false, "ILM unavailable on this cluster (GET /_ilm/status has no handler)", nil
 }
 
 // applyObject compares o with the stored object and writes it if it differs.

@@ -84,6 +84,8 @@ func (f *fakeES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reply := func(status int, v string) { w.WriteHeader(status); _, _ = io.WriteString(w, v) }
 	notFound := `{"error":{"root_cause":[{"type":"resource_not_found_exception","reason":"not found"}],"type":"resource_not_found_exception","reason":"not found"},"status":404}`
 	switch {
+	case p == "/_ilm/status" && !f.ilm: // as recorded from the integ-test distribution
+		reply(405, `{"error":"Incorrect HTTP method for uri [/_ilm/status] and method [GET], allowed: [POST]","status":405}`)
 	case strings.HasPrefix(p, "/_ilm/") && !f.ilm:
 		reply(400, fmt.Sprintf(`{"error":"no handler found for uri [%s] and method [%s]"}`, p, r.Method))
 	case p == "/_ilm/status":
