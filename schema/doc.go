@@ -12,7 +12,7 @@ type Meta struct {
 	BucketStart int64  // JSON "flowship.bucket_start": event-time window start, Unix seconds
 	BucketEnd   int64  // JSON "flowship.bucket_end": window end (exclusive), Unix seconds
 	Records     int64  // JSON "flowship.records": input lines merged into this document
-	Level       int    // JSON "flowship.level": aggregation level applied (flows; -1 when not applicable)
+	Level       int    // JSON "flowship.level": aggregation level applied (flows; -1 when not applicable, then not written)
 }
 
 // FlowDoc is an aggregated flow document. It owns its data. Its JSON is a

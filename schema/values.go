@@ -161,7 +161,11 @@ func (p *scanner) elem(k elemKind) error {
 	case k == elemObject && c == '{':
 		return p.skipValue(1)
 	}
-	return p.wrongType("array of " + elemNames[k] + "s, element")
+	got := p.kind()
+	if got == "" {
+		return p.unexpected("an array element")
+	}
+	return p.fieldErr("want an array of " + elemNames[k] + "s, got an element of type " + got)
 }
 
 // rawObject reads an object (validated) and returns its JSON text, or ""
