@@ -6,9 +6,12 @@ import (
 	"os"
 
 	"github.com/flowship/flowship/aggregator"
+	"github.com/flowship/flowship/deploy/kibana"
 	"github.com/flowship/flowship/pipeline"
 	"github.com/flowship/flowship/pipeline/filetail"
 	"github.com/flowship/flowship/pipeline/telemetry"
+	"github.com/flowship/flowship/retention"
+	esink "github.com/flowship/flowship/sinks/elasticsearch"
 	"github.com/flowship/flowship/sinks/kafka"
 )
 
@@ -27,6 +30,17 @@ type Config struct {
 	Inputs      Inputs            `yaml:"inputs"`
 	Aggregation aggregator.Config `yaml:"aggregation"`
 	Kafka       kafka.Config      `yaml:"kafka"`
+	Index       IndexConfig       `yaml:"index"`
+	Retention   retention.Config  `yaml:"retention"`
+	Kibana      kibana.Config     `yaml:"kibana"`
+	TopicSetup  kafka.TopicSetup  `yaml:"topic_setup"`
+}
+
+// IndexConfig is the indexer's section: the consumer group (its
+// connection keys default to the kafka section's) and Elasticsearch.
+type IndexConfig struct {
+	Consumer      kafka.ReaderConfig `yaml:"consumer"`
+	Elasticsearch esink.Config       `yaml:"elasticsearch"`
 }
 
 // Input is one kind's file input; Enabled switches it.
@@ -78,6 +92,13 @@ func DefaultConfig() Config {
 		Inputs:      Inputs{Flows: defaultInput(pipeline.KindFlow), L7: defaultInput(pipeline.KindL7), DNS: defaultInput(pipeline.KindDNS)},
 		Aggregation: aggregator.DefaultConfig(),
 		Kafka:       kafka.DefaultConfig(),
+		Index: IndexConfig{
+			Consumer:      kafka.DefaultReaderConfig(),
+			Elasticsearch: esink.DefaultConfig(),
+		},
+		Retention:  retention.DefaultConfig(),
+		Kibana:     kibana.DefaultConfig(),
+		TopicSetup: kafka.DefaultTopicSetup(),
 	}
 }
 
@@ -89,6 +110,29 @@ func (c *Config) resolve() {
 	if c.Aggregation.Node == "" {
 		c.Aggregation.Node = c.Node
 	}
+	rc := &c.Index.Consumer
+	if len(rc.Brokers) == 0 {
+		rc.Connection = c.Kafka.Connection
+	}
+	if len(rc.Topics) == 0 || sameStrings(rc.Topics, kafka.DefaultReaderConfig().Topics) {
+		rc.Topics = []string{c.Kafka.Topics.Flows, c.Kafka.Topics.L7, c.Kafka.Topics.DNS}
+	}
+	if c.Index.Elasticsearch.Naming.Cluster == "" || c.Index.Elasticsearch.Naming.Cluster == esink.DefaultNaming().Cluster {
+		c.Index.Elasticsearch.Naming.Cluster = c.Cluster
+	}
+	c.Retention.Naming = c.Index.Elasticsearch.Naming
+}
+
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Section names a part of the config a subcommand uses.
@@ -100,6 +144,11 @@ const (
 	SecInputs
 	SecAggregation
 	SecKafka
+	SecConsumer
+	SecElasticsearch
+	SecRetention
+	SecKibana
+	SecTopicSetup
 )
 
 // Validate checks the shared keys and the given sections (all when none
@@ -107,7 +156,7 @@ const (
 func (c *Config) Validate(sections ...Section) error {
 	c.resolve()
 	if len(sections) == 0 {
-		sections = []Section{SecTelemetry, SecInputs, SecAggregation, SecKafka}
+		sections = []Section{SecTelemetry, SecInputs, SecAggregation, SecKafka, SecConsumer, SecElasticsearch, SecRetention, SecTopicSetup}
 	}
 	var errs []error
 	if c.Cluster == "" {
@@ -140,6 +189,22 @@ func (c *Config) validateSection(s Section) error {
 		}
 	case SecKafka:
 		return c.Kafka.Validate()
+	case SecConsumer:
+		if err := c.Index.Consumer.Validate(); err != nil {
+			return fmt.Errorf("index.consumer: %w", err)
+		}
+	case SecElasticsearch:
+		if err := c.Index.Elasticsearch.Validate(); err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
+	case SecRetention:
+		return c.Retention.Validate()
+	case SecTopicSetup:
+		return c.TopicSetup.Validate()
+	case SecKibana:
+		if err := c.Kibana.Validate(); err != nil {
+			return fmt.Errorf("kibana: %w", err)
+		}
 	}
 	return nil
 }
@@ -161,4 +226,12 @@ func readConfig(path string, sections ...Section) (Config, error) {
 		return cfg, fmt.Errorf("config %s: %w", where, err)
 	}
 	return cfg, nil
+}
+
+// sectionsFor maps a subcommand to the sections it reads.
+var sectionsFor = map[string][]Section{
+	"collect": {SecTelemetry, SecInputs, SecAggregation, SecKafka},
+	"index":   {SecTelemetry, SecKafka, SecConsumer, SecElasticsearch, SecRetention},
+	"setup":   {SecKafka, SecTopicSetup, SecElasticsearch, SecRetention},
+	"all":     nil,
 }

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	goes "github.com/elastic/go-elasticsearch/v8"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/pipeline/telemetry"
+	"github.com/flowship/flowship/retention"
+	esink "github.com/flowship/flowship/sinks/elasticsearch"
+	"github.com/flowship/flowship/sinks/kafka"
+)
+
+// runIndex is the indexer: Kafka consumer group → Elasticsearch bulk sink,
+// with permanently rejected documents on the dead-letter topic and, where
+// the cluster has no ILM, managed retention.
+func runIndex(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("index", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	cfg, err := readConfig(*configPath, sectionsFor["index"]...)
+	if err != nil {
+		return err
+	}
+	return index(ctx, cfg, stderr)
+}
+
+func index(ctx context.Context, cfg Config, logOut io.Writer) error {
+	prov, err := telemetry.New(cfg.Telemetry, "index", logOut)
+	if err != nil {
+		return err
+	}
+	tel := prov.Telemetry()
+	dlw, err := kafka.NewDeadLetterWriter(cfg.Kafka, tel)
+	if err != nil {
+		return err
+	}
+	defer dlw.Close()
+	sink, err := esink.New(cfg.Index.Elasticsearch, tel, &deadLetterTopic{w: dlw})
+	if err != nil {
+		return err
+	}
+	reader, err := kafka.NewReader(cfg.Index.Consumer, tel, sink)
+	if err != nil {
+		return err
+	}
+	client, err := esink.NewClient(cfg.Index.Elasticsearch)
+	if err != nil {
+		return err
+	}
+	tel.Logger.Info("indexer starting", "group", cfg.Index.Consumer.GroupID,
+		"topics", strings.Join(cfg.Index.Consumer.Topics, ","), "elasticsearch", strings.Join(cfg.Index.Elasticsearch.URLs, ","))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return prov.Run(gctx) })
+	g.Go(func() error { return dlw.Run(gctx) })
+	g.Go(func() error { return sink.Run(gctx) })
+	g.Go(func() error { return reader.Run(gctx) })
+	g.Go(func() error { return managedRetention(gctx, cfg.Retention, client, tel) })
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = nil
+	}
+	tel.Logger.Info("indexer stopped")
+	return err
+}
+
+// managedRetention runs the retention Manager when the cluster has no ILM
+// (or retention.mode is managed); with ILM it has nothing to do.
+func managedRetention(ctx context.Context, cfg retention.Config, client esClient, tel pipeline.Telemetry) error {
+	switch cfg.Mode {
+	case retention.ModeILM:
+		return nil
+	case retention.ModeAuto:
+		var st retention.ILMStatus
+		err := pipeline.Retry(ctx, pipeline.Backoff{Initial: time.Second, Max: time.Minute}, func(ctx context.Context) error {
+			var err error
+			st, err = retention.DetectILM(ctx, client)
+			return err
+		}, func(attempt int, err error) {
+			if attempt == 1 || attempt%10 == 0 {
+				tel.Logger.Warn("cannot tell whether Elasticsearch has ILM yet; retrying", "err", err)
+			}
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if st.Available {
+			tel.Logger.Info("ILM manages retention", "ilm_mode", st.OperationMode)
+			return nil
+		}
+		tel.Logger.Info("Elasticsearch has no ILM: flowship deletes expired indices itself (managed retention)")
+	}
+	m, err := retention.NewManager(cfg, client, tel)
+	if err != nil {
+		return err
+	}
+	return m.Run(ctx)
+}
+
+// deadLetterTopic adapts the Kafka dead-letter writer to the Consumer the
+// Elasticsearch sink hands rejected documents to: it unwraps the sink's
+// envelope into the original document plus dlq.* headers.
+type deadLetterTopic struct{ w *kafka.DeadLetterWriter }
+
+func (d *deadLetterTopic) Consume(ctx context.Context, b pipeline.Batch) error {
+	dls := make([]kafka.DeadLetter, 0, len(b.Records))
+	for _, r := range b.Records {
+		var env esink.DeadLetter
+		if err := json.Unmarshal(r.Value, &env); err != nil {
+			return fmt.Errorf("dead letter for %s: not the sink's envelope: %w", r.ID, err)
+		}
+		orig := r
+		switch {
+		case len(env.Document) > 0:
+			orig.Value = env.Document
+		default:
+			orig.Value = []byte(env.DocumentText)
+		}
+		reason := env.Reason
+		if env.ErrorType != "" {
+			reason = env.ErrorType + ": " + reason
+		}
+		dls = append(dls, kafka.DeadLetter{Record: orig, Reason: reason, Status: env.Status, Index: env.Index, Time: time.Now()})
+	}
+	if err := d.w.Write(ctx, dls); err != nil {
+		return err
+	}
+	b.Ack(nil)
+	return nil
+}
+
+// esClient is the Elasticsearch client the setup and retention code takes.
+type esClient = *goes.Client
