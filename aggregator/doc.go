@@ -55,7 +55,11 @@
 // window boundary: late lines are never dropped. Reaching max_open_keys
 // flushes every open part early (the bucket continues in a new part).
 // After idle_flush without input, the parts of buckets that ended at or
-// before the watermark are flushed; Flush flushes everything (offline).
+// before the watermark, or at least idle_flush before the wall clock, are
+// flushed (Felix stamps end_time when it writes a line, so such a bucket is
+// complete; this closes the newest bucket about idle_flush after its window
+// ends instead of waiting for the next Felix flush); Flush flushes
+// everything (offline).
 // Documents go out in batches whose Ack stands for the bucket part; an
 // input batch's Ack fires when every part its lines went into is
 // acknowledged (filtered and bad lines count as done at once).

@@ -258,6 +258,6 @@ func (a *Aggregator) idleNow(k pipeline.Kind) {
 	s := a.stream(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.flushEvent(evIdle)
+	s.flushEvent(event{Type: evIdle})
 	s.send(context.Background())
 }

@@ -339,3 +339,49 @@ func FuzzConsume(f *testing.F) {
 		}
 	})
 }
+
+// TestIdleFlushClosesBucketsEndedByWallClock: once the input is quiet for
+// idle_flush, a bucket that ended at least idle_flush ago by the wall clock
+// is complete (Felix stamps end_time when it writes), so even the newest
+// bucket is flushed, not only those behind the watermark.
+func TestIdleFlushClosesBucketsEndedByWallClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// synctest's clock starts at 2000-01-01T00:00:00Z (946684800).
+		cfg := testConfig()
+		cfg.IdleFlush = 30 * time.Second
+		sink := &pipelinetest.Sink{}
+		a, err := New(cfg, pipeline.NopTelemetry(), sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- a.Run(ctx) }()
+		var rec ackRecorder
+		// Two buckets (floor(end_time/5m)) that both ended before the wall
+		// clock: [23:50,23:55) and [23:55,00:00).
+		consume(t, a, pipeline.KindFlow, rec.ack(0), line(t, baseFlow, map[string]any{"start_time": 946683900, "end_time": 946684200}))
+		consume(t, a, pipeline.KindFlow, rec.ack(1), line(t, baseFlow, map[string]any{"start_time": 946684200, "end_time": 946684500}))
+		// A bucket that ends in the wall clock's future stays open: [00:05,00:10).
+		consume(t, a, pipeline.KindFlow, rec.ack(2), line(t, baseFlow, map[string]any{"start_time": 946685000, "end_time": 946685100}))
+		time.Sleep(35 * time.Second)
+		synctest.Wait()
+		var got []int64
+		for _, r := range sink.Records() {
+			got = append(got, r.Time.Unix())
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0] != 946684200 || got[1] != 946684500 {
+			t.Fatalf("after idle flushed buckets %v, want [946684200 946684500] (both ended by the wall clock; the future one stays open)", got)
+		}
+		if err, _ := rec.get(1); err != nil {
+			t.Errorf("flushed bucket's input acked with %v", err)
+		}
+		if err, _ := rec.get(2); !errors.Is(err, errShutdown) {
+			t.Errorf("open bucket's input acked with %v, want errShutdown", err)
+		}
+	})
+}

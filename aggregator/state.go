@@ -35,12 +35,15 @@ type openPart struct {
 // at their position after a restart.
 const (
 	evAll  = "all"  // every open part flushed (key limit, Flush)
-	evIdle = "idle" // parts whose bucket ended at or before the watermark
+	evIdle = "idle" // parts whose bucket ended at or before max(watermark, Until)
 )
 
 type event struct {
 	Pos  position `json:"pos"` // after the line at Pos
 	Type string   `json:"type"`
+	// Until is the wall-clock bound of an idle flush (Unix seconds; see
+	// stream.idle); 0 in states written before it existed.
+	Until int64 `json:"until,omitempty"`
 }
 
 // kindState is the persisted state of one kind: the aggregator as it

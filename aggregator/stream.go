@@ -124,7 +124,7 @@ func (s *stream) line(r *pipeline.Record, b *inBatch) {
 	}
 	s.flushDue()
 	if s.openKeys >= s.a.cfg.MaxOpenKeys {
-		s.flushEvent(evAll)
+		s.flushEvent(event{Type: evAll})
 	}
 }
 
@@ -153,7 +153,7 @@ func (s *stream) replayBefore(pos position) {
 			return
 		}
 		s.replayLeft--
-		s.flushEvent(ev.Type)
+		s.flushEvent(ev)
 	}
 }
 
@@ -165,7 +165,7 @@ func (s *stream) replayAt(pos position) {
 			return
 		}
 		s.replayLeft--
-		s.flushEvent(ev.Type)
+		s.flushEvent(ev)
 	}
 }
 
@@ -221,18 +221,24 @@ func (s *stream) flushDue() {
 }
 
 // flushEvent flushes every open part (evAll) or those whose bucket ended
-// at or before the watermark (evIdle), recording the event for replay.
-func (s *stream) flushEvent(typ string) {
+// at or before max(watermark, ev.Until) (evIdle), recording the event for
+// replay. ev.Pos is filled in here.
+func (s *stream) flushEvent(ev event) {
+	until := ev.Until
+	if s.hasWM {
+		until = max(until, s.wm)
+	}
 	var due []*part
 	for _, p := range s.open {
-		if typ == evAll || (s.hasWM && p.id.Bucket+s.window <= s.wm) {
+		if ev.Type == evAll || ((s.hasWM || ev.Until > 0) && p.id.Bucket+s.window <= until) {
 			due = append(due, p)
 		}
 	}
 	if len(due) == 0 {
 		return
 	}
-	s.tr.record(delta{op: dEvent, ev: event{Pos: s.lastPos, Type: typ}})
+	ev.Pos = s.lastPos
+	s.tr.record(delta{op: dEvent, ev: ev})
 	s.flushParts(due)
 	s.tr.push()
 }
@@ -306,14 +312,20 @@ func (s *stream) send(ctx context.Context) {
 }
 
 // idle flushes complete buckets once the kind had no input for the
-// configured time.
+// configured time: those that ended at or before the watermark, and those
+// that ended at least idle_flush before the wall clock. Felix stamps a line
+// with end_time when it writes it, so once the files are read to their end
+// and stayed quiet that long, no line of such a bucket can still come (the
+// collector runs on Felix's node and shares its clock). Without the wall
+// clock the newest bucket would wait for the next Felix flush to move the
+// watermark, and at the end of the input it would never be flushed.
 func (s *stream) idle(ctx context.Context, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped || s.lastIn.IsZero() || now.Sub(s.lastIn) < s.a.cfg.IdleFlush {
 		return
 	}
-	s.flushEvent(evIdle)
+	s.flushEvent(event{Type: evIdle, Until: now.Add(-s.a.cfg.IdleFlush).Unix()})
 	s.send(ctx)
 }
 
@@ -321,7 +333,7 @@ func (s *stream) idle(ctx context.Context, now time.Time) {
 func (s *stream) flushAll(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.flushEvent(evAll)
+	s.flushEvent(event{Type: evAll})
 	s.send(ctx)
 }
 
