@@ -102,7 +102,7 @@ func classifyItems(dst []ItemResult, body []byte, want int) ([]ItemResult, error
 	start := len(dst)
 	items.ForEach(func(_, item gjson.Result) bool {
 		// Each item is {"<op>":{...}} with exactly one key.
-		var res ItemResult
+		res := ItemResult{Outcome: OutcomeRetry, Reason: "bulk item has no action object"}
 		item.ForEach(func(_, v gjson.Result) bool {
 			res = itemResult(v)
 			return false
