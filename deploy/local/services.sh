@@ -93,6 +93,8 @@ cmd_env() {
 
 main() {
 	local cmd=${1:-}
+	# Both servers want many file descriptors (ES warns below 65535); best effort.
+	ulimit -n 65535 2>/dev/null || true
 	shift || true
 	case "$cmd" in
 	up) with_lock cmd_up "$@" ;;
