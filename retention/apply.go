@@ -109,6 +109,11 @@ func Apply(ctx context.Context, client *elasticsearch.Client, cfg Config, kinds 
 	if opts.DryRun && opts.Out == nil {
 		return Report{}, fmt.Errorf("retention: a dry run needs an output to print requests to")
 	}
+	for k := range kinds {
+		if !k.Valid() {
+			return Report{}, fmt.Errorf("retention: unknown kind %q; want one of %v", k, pipeline.Kinds)
+		}
+	}
 	rep := Report{DryRun: opts.DryRun}
 	var err error
 	if rep.ILM, rep.ILMDetail, err = resolveILM(ctx, client, cfg.Mode); err != nil {

@@ -238,6 +238,9 @@ func TestApplyRefusesMisuse(t *testing.T) {
 	if _, err := Apply(context.Background(), nil, testConfig(), testSpecs(), ApplyOptions{DryRun: true}); err == nil {
 		t.Error("dry run without an output succeeded")
 	}
+	if _, err := Apply(context.Background(), newFakeES(true).client(t), testConfig(), map[pipeline.Kind]KindSpec{"audit": {}}, ApplyOptions{}); err == nil || !strings.Contains(err.Error(), `"audit"`) {
+		t.Errorf("Apply with an unknown kind = %v, want an error naming it", err)
+	}
 	bad := testConfig()
 	bad.Replicas = -1
 	if _, err := Apply(context.Background(), newFakeES(true).client(t), bad, testSpecs(), ApplyOptions{}); err == nil || !strings.Contains(err.Error(), "retention.replicas") {

@@ -101,42 +101,49 @@ func TestIntegrationApplyTwiceAndTemplatesApply(t *testing.T) {
 		index := cfg.Naming.Index(kind, day)
 		mustDo(t, es, http.MethodPut, "/"+index+"/_doc/1", "refresh=true", `{"start_time": 1749560400}`, 201)
 
-		var mapping map[string]struct {
-			Mappings struct {
-				Dynamic    string                     `json:"dynamic"`
-				Properties map[string]json.RawMessage `json:"properties"`
-			} `json:"mappings"`
-		}
-		decodeJSON(t, mustDo(t, es, http.MethodGet, "/"+index+"/_mapping", "", "", 200), &mapping)
-		m := mapping[index].Mappings
-		if m.Dynamic != "false" || len(m.Properties) < 5 || !strings.Contains(string(m.Properties["start_time"]), `"date"`) {
-			t.Errorf("%s: mapping dynamic=%q with %d properties, start_time %s; want the schema mapping", index, m.Dynamic, len(m.Properties), m.Properties["start_time"])
-		}
+		checkIndex(t, es, cfg, kind, index)
+	}
+}
 
-		var set map[string]struct {
-			Settings struct {
-				Index struct {
-					Shards   string          `json:"number_of_shards"`
-					Replicas string          `json:"number_of_replicas"`
-					Refresh  string          `json:"refresh_interval"`
-					Analysis json.RawMessage `json:"analysis"`
-				} `json:"index"`
-			} `json:"settings"`
-		}
-		decodeJSON(t, mustDo(t, es, http.MethodGet, "/"+index+"/_settings", "", "", 200), &set)
-		s := set[index].Settings.Index
-		if s.Shards != "1" || s.Replicas != "0" || s.Refresh != "5s" {
-			t.Errorf("%s: shards=%s replicas=%s refresh=%s, want 1, 0, 5s", index, s.Shards, s.Replicas, s.Refresh)
-		}
-		if kind == pipeline.KindDNS && !strings.Contains(string(s.Analysis), "normalizer") {
-			t.Errorf("%s: analysis %s, want the DNS normalizers", index, s.Analysis)
-		}
+// checkIndex asserts that index got the schema mapping, the template
+// settings and the kind's read alias.
+func checkIndex(t *testing.T, es *elasticsearch.Client, cfg Config, kind pipeline.Kind, index string) {
+	t.Helper()
+	var mapping map[string]struct {
+		Mappings struct {
+			Dynamic    string                     `json:"dynamic"`
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"mappings"`
+	}
+	decodeJSON(t, mustDo(t, es, http.MethodGet, "/"+index+"/_mapping", "", "", 200), &mapping)
+	m := mapping[index].Mappings
+	if m.Dynamic != "false" || len(m.Properties) < 5 || !strings.Contains(string(m.Properties["start_time"]), `"date"`) {
+		t.Errorf("%s: mapping dynamic=%q with %d properties, start_time %s; want the schema mapping", index, m.Dynamic, len(m.Properties), m.Properties["start_time"])
+	}
 
-		var alias map[string]json.RawMessage
-		decodeJSON(t, mustDo(t, es, http.MethodGet, "/_alias/"+cfg.Naming.ReadAlias(kind), "", "", 200), &alias)
-		if _, ok := alias[index]; !ok || len(alias) != 1 {
-			t.Errorf("alias %s points at %v, want [%s]", cfg.Naming.ReadAlias(kind), keys(alias), index)
-		}
+	var set map[string]struct {
+		Settings struct {
+			Index struct {
+				Shards   string          `json:"number_of_shards"`
+				Replicas string          `json:"number_of_replicas"`
+				Refresh  string          `json:"refresh_interval"`
+				Analysis json.RawMessage `json:"analysis"`
+			} `json:"index"`
+		} `json:"settings"`
+	}
+	decodeJSON(t, mustDo(t, es, http.MethodGet, "/"+index+"/_settings", "", "", 200), &set)
+	s := set[index].Settings.Index
+	if s.Shards != "1" || s.Replicas != "0" || s.Refresh != "5s" {
+		t.Errorf("%s: shards=%s replicas=%s refresh=%s, want 1, 0, 5s", index, s.Shards, s.Replicas, s.Refresh)
+	}
+	if kind == pipeline.KindDNS && !strings.Contains(string(s.Analysis), "normalizer") {
+		t.Errorf("%s: analysis %s, want the DNS normalizers", index, s.Analysis)
+	}
+
+	var alias map[string]json.RawMessage
+	decodeJSON(t, mustDo(t, es, http.MethodGet, "/_alias/"+cfg.Naming.ReadAlias(kind), "", "", 200), &alias)
+	if _, ok := alias[index]; !ok || len(alias) != 1 {
+		t.Errorf("alias %s points at %v, want [%s]", cfg.Naming.ReadAlias(kind), keys(alias), index)
 	}
 }
 
