@@ -5,6 +5,7 @@ package retention
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"net/http"
 	"os"
@@ -67,6 +68,20 @@ func TestIntegrationRecordResponses(t *testing.T) {
 	save("cat_indices_none.json", http.MethodGet, "/_cat/indices/"+cfg.Naming.Pattern(pipeline.KindFlow), "format=json&h=index&expand_wildcards=open,closed", nil)
 	save("delete_index_missing.json", http.MethodDelete, "/"+cfg.Naming.Index(pipeline.KindFlow, day("2025-06-01")), "", nil)
 	if _, err := os.Stat(filepath.Join("testdata", "recorded", "es-integ", "ilm_status.json")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeRecorded(t *testing.T, path string, r recordedResponse) {
+	t.Helper()
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -43,20 +43,6 @@ func readRecorded(t *testing.T, file string) recordedResponse {
 	return r
 }
 
-func writeRecorded(t *testing.T, path string, r recordedResponse) {
-	t.Helper()
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // replayES is an httptest server that answers each "METHOD path" with a
 // recorded response and records what it was sent.
 type replayES struct {
