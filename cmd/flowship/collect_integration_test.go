@@ -37,17 +37,18 @@ import (
 // a run; FLOWSHIP_TEST_KEEP=dir keeps its files for inspection.
 func TestCollectKafkaSIGKILLExactlyOnce(t *testing.T) {
 	brokers := testenv.KafkaBrokers(t)
+	begin := time.Now()
 	seed := testSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	bin := buildFlowship(t)
 	dir := workDir(t)
 	env := collectEnv(t, dir, brokers, filepath.Join(dir, "state", "bad-lines.jsonl"))
 
-	w := newFelixWriter(filepath.Join(dir, "flowlogs"), seed, 160<<10)
+	w := newFelixWriter(filepath.Join(dir, "flowlogs"), seed, 128<<10)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	written := make(chan error, 1)
-	go func() { written <- w.run(ctx, 22) }()
+	go func() { written <- w.run(ctx, 16) }()
 
 	c := startCollector(t, bin, dir, env, 0)
 	kills := 0
@@ -60,21 +61,22 @@ func TestCollectKafkaSIGKILLExactlyOnce(t *testing.T) {
 				t.Fatalf("writer: %v", err)
 			}
 			writing = false
-		case <-time.After(randDuration(rng, 300*time.Millisecond, 3500*time.Millisecond)):
+		case <-time.After(randDuration(rng, 300*time.Millisecond, 3*time.Second)):
 			c.kill(t)
 			kills++
 			time.Sleep(randDuration(rng, 0, 700*time.Millisecond))
 			c = startCollector(t, bin, dir, env, kills)
 		}
 	}
-	t.Logf("writer: %d windows, %d lines (%d bad), %d rotations; collector SIGKILLed %d times",
-		w.windows, w.lines, len(w.bad), len(w.rotated), kills)
+	t.Logf("%s: writer done: %d windows, %d lines (%d bad), %d rotations; collector SIGKILLed %d times",
+		since(begin), w.windows, w.lines, len(w.bad), len(w.rotated), kills)
 
 	files := append(slices.Clone(w.rotated), w.live())
 	offline := maps.Clone(env)
 	offline["IT_DEAD_LETTER"] = filepath.Join(dir, "state", "offline-bad-lines.jsonl")
 	want, bad := aggregateOffline(t, bin, offline, files)
 	dropSentinelBucket(t, want)
+	t.Logf("%s: offline run: %d documents to find in Kafka", since(begin), len(want))
 
 	tr := &topicReader{brokers: brokers, topic: env["IT_TOPIC_FLOWS"], docs: map[string]any{}}
 	waitDelivered(t, c, tr, want, drainTarget{
@@ -83,8 +85,8 @@ func TestCollectKafkaSIGKILLExactlyOnce(t *testing.T) {
 	})
 	c.stop(t)
 	tr.poll(t)
-	t.Logf("kafka: %d messages, %d duplicates by id, %d documents; offline: %d documents (sentinel bucket left out)",
-		tr.messages, tr.duplicates, len(tr.docs), len(want))
+	t.Logf("%s: drained; kafka: %d messages, %d duplicates by id, %d documents; offline: %d documents (sentinel bucket left out)",
+		since(begin), tr.messages, tr.duplicates, len(tr.docs), len(want))
 	compareDocs(t, tr.docs, want)
 	checkBadLines(t, filepath.Join(dir, "state", "bad-lines.jsonl"), w.bad, bad)
 }
@@ -156,6 +158,8 @@ func collectEnv(t *testing.T, dir string, brokers []string, deadLetter string) m
 		"IT_TOPIC_FLOWS": tp.Flows, "IT_TOPIC_L7": tp.L7, "IT_TOPIC_DNS": tp.DNS, "IT_TOPIC_DLQ": tp.DeadLetter,
 	}
 }
+
+func since(t time.Time) time.Duration { return time.Since(t).Round(100 * time.Millisecond) }
 
 func randDuration(rng *rand.Rand, lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(rng.Int64N(int64(hi-lo)+1))

@@ -46,7 +46,7 @@ func newFelixWriter(dir string, seed uint64, maxSize int64) *felixWriter {
 	cfg := synth.DefaultConfig()
 	cfg.Seed = seed
 	cfg.Namespaces, cfg.Workloads, cfg.Nodes = 6, 40, 4
-	cfg.FlowsPerWindow = 300
+	cfg.FlowsPerWindow = 250
 	cfg.Window = time.Minute
 	cfg.Jitter = true
 	cfg.Windows = 0
