@@ -97,7 +97,7 @@ func TestNewReadsSecrets(t *testing.T) {
 		wantErr string
 	}{
 		{"password file", func(c *Config) { c.Username, c.PasswordFile = "u", pw }, ""},
-		{"missing password file", func(c *Config) { c.Username, c.PasswordFile = "u", pw + "x" }, "elasticsearch.password_file"},
+		{"missing password file", func(c *Config) { c.Username, c.PasswordFile = "u", pw+"x" }, "elasticsearch.password_file"},
 		{"empty env", func(c *Config) { c.Username, c.PasswordEnv = "u", "FLOWSHIP_TEST_ES_PW" }, "elasticsearch.password_env"},
 		{"empty api key file", func(c *Config) { c.APIKeyFile = filepath.Join(dir, "empty") }, "elasticsearch.api_key_file"},
 		{"bad ca file", func(c *Config) { c.TLS.CAFile = pw }, "elasticsearch.tls.ca_file"},
