@@ -74,7 +74,39 @@ func New(cfg Config, tel pipeline.Telemetry, next pipeline.Consumer) (*Aggregato
 	for _, k := range pipeline.Kinds {
 		a.streams[kindIndex[k]] = newStream(a, k, newProc(k, &a.cfg, fs, kf, seed))
 	}
+	if err := a.observeOpen(tel.Meter); err != nil {
+		return nil, fmt.Errorf("aggregator metrics: %w", err)
+	}
 	return a, nil
+}
+
+// observeOpen registers the gauges of what is held in memory: open bucket
+// parts and the distinct keys in them, per kind (max_open_keys bounds
+// the latter).
+func (a *Aggregator) observeOpen(m metric.Meter) error {
+	if m == nil {
+		return nil
+	}
+	buckets, err1 := m.Int64ObservableGauge("flowship_aggregator_open_buckets",
+		metric.WithDescription("Bucket parts open in memory, by kind."))
+	keys, err2 := m.Int64ObservableGauge("flowship_aggregator_open_keys",
+		metric.WithDescription("Distinct keys held in open buckets, by kind; reaching aggregation.max_open_keys flushes early."))
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	_, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		for _, k := range pipeline.Kinds {
+			s := a.stream(k)
+			s.mu.Lock()
+			nb, nk := int64(len(s.open)), int64(s.openKeys)
+			s.mu.Unlock()
+			kind := metric.WithAttributes(attribute.String("kind", string(k)))
+			o.ObserveInt64(buckets, nb, kind)
+			o.ObserveInt64(keys, nk, kind)
+		}
+		return nil
+	}, buckets, keys)
+	return err
 }
 
 func (a *Aggregator) stream(k pipeline.Kind) *stream {

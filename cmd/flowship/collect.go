@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -86,6 +87,7 @@ func collect(ctx context.Context, cfg Config, logOut io.Writer) error {
 		agg.OnState(in.Kind, t.SetState)
 		tailers = append(tailers, t)
 	}
+	prov.AddReadyCheck("kafka", cachedCheck(5*time.Second, brokersReachable(cfg.Kafka.Brokers)))
 	tel.Logger.Info("collector starting", "cluster", cfg.Cluster, "node", cfg.Node,
 		"inputs", len(tailers), "brokers", strings.Join(cfg.Kafka.Brokers, ","))
 	g, gctx := errgroup.WithContext(ctx)

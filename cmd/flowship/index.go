@@ -60,6 +60,8 @@ func index(ctx context.Context, cfg Config, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
+	prov.AddReadyCheck("kafka", cachedCheck(5*time.Second, brokersReachable(cfg.Index.Consumer.Brokers)))
+	prov.AddReadyCheck("elasticsearch", cachedCheck(5*time.Second, esReachable(client, cfg.Index.Elasticsearch.URLs)))
 	tel.Logger.Info("indexer starting", "group", cfg.Index.Consumer.GroupID,
 		"topics", strings.Join(cfg.Index.Consumer.Topics, ","), "elasticsearch", strings.Join(cfg.Index.Elasticsearch.URLs, ","))
 
