@@ -6,43 +6,43 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// Outcome is the fate of one document after a bulk attempt.
-type Outcome uint8
+// outcome is the fate of one document after a bulk attempt.
+type outcome uint8
 
 // The outcomes.
 const (
-	// OutcomeCreated: 2xx, the document is indexed.
-	OutcomeCreated Outcome = iota + 1
-	// OutcomeConflict: 409 on create, a document with this _id is already
+	// outcomeCreated: 2xx, the document is indexed.
+	outcomeCreated outcome = iota + 1
+	// outcomeConflict: 409 on create, a document with this _id is already
 	// in the index (a replay); it counts as done.
-	OutcomeConflict
-	// OutcomeRetry: Elasticsearch could not take the document now (429,
+	outcomeConflict
+	// outcomeRetry: Elasticsearch could not take the document now (429,
 	// 5xx, rejected execution, blocks, missing index or privileges); send
 	// it again after a backoff.
-	OutcomeRetry
-	// OutcomeDeadLetter: Elasticsearch will never take this document as it
+	outcomeRetry
+	// outcomeDeadLetter: Elasticsearch will never take this document as it
 	// is (mapping conflict, parse error, other 4xx).
-	OutcomeDeadLetter
+	outcomeDeadLetter
 )
 
 // String returns the metric label of o.
-func (o Outcome) String() string {
+func (o outcome) String() string {
 	switch o {
-	case OutcomeCreated:
+	case outcomeCreated:
 		return "created"
-	case OutcomeConflict:
+	case outcomeConflict:
 		return "conflict"
-	case OutcomeRetry:
+	case outcomeRetry:
 		return "retried"
-	case OutcomeDeadLetter:
+	case outcomeDeadLetter:
 		return "dead_lettered"
 	}
 	return "unknown"
 }
 
-// ItemResult is the classified result of one bulk item.
-type ItemResult struct {
-	Outcome   Outcome
+// itemResult is the classified result of one bulk item.
+type itemResult struct {
+	outcome   outcome
 	Status    int    // the item's HTTP status
 	ErrorType string // error.type, "" on success and conflicts
 	Reason    string // error.reason, "" on success and conflicts
@@ -70,28 +70,28 @@ var retryTypes = map[string]bool{
 	"timeout_exception":                       true,
 }
 
-// classifyItem maps one bulk item's status and error type to an Outcome.
-func classifyItem(status int, errType string) Outcome {
+// classifyItem maps one bulk item's status and error type to an outcome.
+func classifyItem(status int, errType string) outcome {
 	switch {
 	case status >= 200 && status < 300 && errType == "":
-		return OutcomeCreated
+		return outcomeCreated
 	case status == 409:
-		return OutcomeConflict
+		return outcomeConflict
 	case status == 408 || status == 429 || status >= 500:
-		return OutcomeRetry
+		return outcomeRetry
 	case status == 401 || status == 403:
-		return OutcomeRetry
+		return outcomeRetry
 	case retryTypes[errType]:
-		return OutcomeRetry
+		return outcomeRetry
 	}
-	return OutcomeDeadLetter
+	return outcomeDeadLetter
 }
 
 // classifyItems parses a successful (2xx) bulk response body and appends
-// one ItemResult per item to dst, in request order. It fails when the body
+// one itemResult per item to dst, in request order. It fails when the body
 // is not a bulk response or does not hold exactly want items; the caller
 // then retries the whole request, which create + stable _id makes safe.
-func classifyItems(dst []ItemResult, body []byte, want int) ([]ItemResult, error) {
+func classifyItems(dst []itemResult, body []byte, want int) ([]itemResult, error) {
 	if !gjson.ValidBytes(body) {
 		return dst, fmt.Errorf("bulk response is not JSON (%d bytes)", len(body))
 	}
@@ -102,9 +102,9 @@ func classifyItems(dst []ItemResult, body []byte, want int) ([]ItemResult, error
 	start := len(dst)
 	items.ForEach(func(_, item gjson.Result) bool {
 		// Each item is {"<op>":{...}} with exactly one key.
-		res := ItemResult{Outcome: OutcomeRetry, Reason: "bulk item has no action object"}
+		res := itemResult{outcome: outcomeRetry, Reason: "bulk item has no action object"}
 		item.ForEach(func(_, v gjson.Result) bool {
-			res = itemResult(v)
+			res = parseItem(v)
 			return false
 		})
 		dst = append(dst, res)
@@ -116,12 +116,12 @@ func classifyItems(dst []ItemResult, body []byte, want int) ([]ItemResult, error
 	return dst, nil
 }
 
-func itemResult(v gjson.Result) ItemResult {
+func parseItem(v gjson.Result) itemResult {
 	st := v.Get("status")
 	if !st.Exists() {
-		return ItemResult{Outcome: OutcomeRetry, Reason: "bulk item has no status"}
+		return itemResult{outcome: outcomeRetry, Reason: "bulk item has no status"}
 	}
-	res := ItemResult{Status: int(st.Int())}
+	res := itemResult{Status: int(st.Int())}
 	if e := v.Get("error"); e.Exists() {
 		res.ErrorType = e.Get("type").String()
 		res.Reason = e.Get("reason").String()
@@ -129,7 +129,7 @@ func itemResult(v gjson.Result) ItemResult {
 			res.Reason = e.String() // very old servers sent a plain string
 		}
 	}
-	res.Outcome = classifyItem(res.Status, res.ErrorType)
+	res.outcome = classifyItem(res.Status, res.ErrorType)
 	return res
 }
 

@@ -12,22 +12,22 @@ import (
 // the expectations below are written from Elasticsearch's semantics, not
 // from this code.
 func TestClassifyRecordedResponses(t *testing.T) {
-	c, cf := OutcomeCreated, OutcomeConflict
-	d, r := OutcomeDeadLetter, OutcomeRetry
+	c, cf := outcomeCreated, outcomeConflict
+	d, r := outcomeDeadLetter, outcomeRetry
 	tests := []struct {
 		file   string
 		status int
-		want   []Outcome
+		want   []outcome
 		types  []string // error types per item; nil = all ""
 	}{
-		{"created_full", 200, []Outcome{c, c}, nil},
-		{"created_filtered", 200, []Outcome{c, c}, nil},
-		{"mixed_full", 200, []Outcome{c, cf, d, d},
+		{"created_full", 200, []outcome{c, c}, nil},
+		{"created_filtered", 200, []outcome{c, c}, nil},
+		{"mixed_full", 200, []outcome{c, cf, d, d},
 			[]string{"", "version_conflict_engine_exception", "document_parsing_exception", "strict_dynamic_mapping_exception"}},
-		{"mixed_filtered", 200, []Outcome{c, cf, d, d},
+		{"mixed_filtered", 200, []outcome{c, cf, d, d},
 			[]string{"", "version_conflict_engine_exception", "document_parsing_exception", "strict_dynamic_mapping_exception"}},
-		{"malformed_document_filtered", 200, []Outcome{d, c}, []string{"document_parsing_exception", ""}},
-		{"write_block_filtered", 200, []Outcome{r}, []string{"cluster_block_exception"}},
+		{"malformed_document_filtered", 200, []outcome{d, c}, []string{"document_parsing_exception", ""}},
+		{"write_block_filtered", 200, []outcome{r}, []string{"cluster_block_exception"}},
 		{"item_429_filtered", 200, nil, nil}, // recorded only against an ES with a tiny write queue
 		{"malformed_action_400", 400, nil, nil},
 		{"unauthorized_401", 401, nil, nil},
@@ -67,8 +67,8 @@ func TestClassifyRecordedResponses(t *testing.T) {
 				if tc.types != nil {
 					wantType = tc.types[i]
 				}
-				if g.Outcome != tc.want[i] || g.ErrorType != wantType {
-					t.Errorf("item %d = %v %q, want %v %q", i, g.Outcome, g.ErrorType, tc.want[i], wantType)
+				if g.outcome != tc.want[i] || g.ErrorType != wantType {
+					t.Errorf("item %d = %v %q, want %v %q", i, g.outcome, g.ErrorType, tc.want[i], wantType)
 				}
 				if (g.ErrorType != "") != (g.Reason != "") {
 					t.Errorf("item %d: type %q but reason %q", i, g.ErrorType, g.Reason)
@@ -94,12 +94,12 @@ func checkItem429(t *testing.T, body []byte) {
 		switch g.Status {
 		case 429:
 			n429++
-			if g.Outcome != OutcomeRetry || g.ErrorType != "es_rejected_execution_exception" {
-				t.Errorf("item %d: 429 %q classified %v", i, g.ErrorType, g.Outcome)
+			if g.outcome != outcomeRetry || g.ErrorType != "es_rejected_execution_exception" {
+				t.Errorf("item %d: 429 %q classified %v", i, g.ErrorType, g.outcome)
 			}
 		case 201:
-			if g.Outcome != OutcomeCreated {
-				t.Errorf("item %d: 201 classified %v", i, g.Outcome)
+			if g.outcome != outcomeCreated {
+				t.Errorf("item %d: 201 classified %v", i, g.outcome)
 			}
 		}
 	}
@@ -117,25 +117,25 @@ func TestClassifyItem(t *testing.T) {
 		name    string
 		status  int
 		errType string
-		want    Outcome
+		want    outcome
 	}{
-		{"created", 201, "", OutcomeCreated},
-		{"ok", 200, "", OutcomeCreated},
-		{"conflict", 409, "version_conflict_engine_exception", OutcomeConflict},
-		{"item 429", 429, "es_rejected_execution_exception", OutcomeRetry},
-		{"circuit breaker", 429, "circuit_breaking_exception", OutcomeRetry},
-		{"rejected execution with an odd status", 400, "es_rejected_execution_exception", OutcomeRetry},
-		{"503 shards", 503, "unavailable_shards_exception", OutcomeRetry},
-		{"500", 500, "null_pointer_exception", OutcomeRetry},
-		{"408", 408, "", OutcomeRetry},
-		{"write block 403", 403, "cluster_block_exception", OutcomeRetry},
-		{"missing privileges", 403, "security_exception", OutcomeRetry},
-		{"index missing, auto-create off", 404, "index_not_found_exception", OutcomeRetry},
-		{"mapping", 400, "mapper_parsing_exception", OutcomeDeadLetter},
-		{"document parsing", 400, "document_parsing_exception", OutcomeDeadLetter},
-		{"illegal argument", 400, "illegal_argument_exception", OutcomeDeadLetter},
-		{"strict mapping", 400, "strict_dynamic_mapping_exception", OutcomeDeadLetter},
-		{"2xx with an error object", 200, "weird_exception", OutcomeDeadLetter},
+		{"created", 201, "", outcomeCreated},
+		{"ok", 200, "", outcomeCreated},
+		{"conflict", 409, "version_conflict_engine_exception", outcomeConflict},
+		{"item 429", 429, "es_rejected_execution_exception", outcomeRetry},
+		{"circuit breaker", 429, "circuit_breaking_exception", outcomeRetry},
+		{"rejected execution with an odd status", 400, "es_rejected_execution_exception", outcomeRetry},
+		{"503 shards", 503, "unavailable_shards_exception", outcomeRetry},
+		{"500", 500, "null_pointer_exception", outcomeRetry},
+		{"408", 408, "", outcomeRetry},
+		{"write block 403", 403, "cluster_block_exception", outcomeRetry},
+		{"missing privileges", 403, "security_exception", outcomeRetry},
+		{"index missing, auto-create off", 404, "index_not_found_exception", outcomeRetry},
+		{"mapping", 400, "mapper_parsing_exception", outcomeDeadLetter},
+		{"document parsing", 400, "document_parsing_exception", outcomeDeadLetter},
+		{"illegal argument", 400, "illegal_argument_exception", outcomeDeadLetter},
+		{"strict mapping", 400, "strict_dynamic_mapping_exception", outcomeDeadLetter},
+		{"2xx with an error object", 200, "weird_exception", outcomeDeadLetter},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,7 +185,7 @@ func TestClassifyItemsMalformed(t *testing.T) {
 	}
 	// An item without a status is retried, not counted as created.
 	got, err := classifyItems(nil, []byte(`{"items":[{"create":{}}]}`), 1)
-	if err != nil || got[0].Outcome != OutcomeRetry {
+	if err != nil || got[0].outcome != outcomeRetry {
 		t.Errorf("item without status = %v, %v; want retry", got, err)
 	}
 }
@@ -208,8 +208,8 @@ func FuzzClassifyItems(f *testing.F) {
 			t.Fatalf("%d results for %d items", len(got), n)
 		}
 		for _, g := range got {
-			if g.Outcome < OutcomeCreated || g.Outcome > OutcomeDeadLetter {
-				t.Fatalf("outcome %d out of range", g.Outcome)
+			if g.outcome < outcomeCreated || g.outcome > outcomeDeadLetter {
+				t.Fatalf("outcome %d out of range", g.outcome)
 			}
 		}
 	})

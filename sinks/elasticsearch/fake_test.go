@@ -36,6 +36,7 @@ type fakeES struct {
 	attempts map[string]int    // _id → times received
 	sizes    []int             // items per request
 	bodies   []int             // uncompressed body bytes per request
+	gzipped  int               // requests with a gzip body
 	// whole, when set, may fail the whole request: it returns a status
 	// (0 = handle items) and a body.
 	whole func(call int, items []bulkItem) (int, string)
@@ -90,6 +91,9 @@ func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
 	f.calls++
 	f.sizes = append(f.sizes, len(items))
 	f.bodies = append(f.bodies, len(raw))
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		f.gzipped++
+	}
 	for _, it := range items {
 		f.attempts[it.ID]++
 	}

@@ -4,6 +4,7 @@ package elasticsearch
 
 import (
 	"bytes"
+	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -13,6 +14,9 @@ import (
 
 	"github.com/flowship/flowship/pipeline/pipelinetest/testenv"
 )
+
+// update rewrites recorded testdata from the real Elasticsearch.
+var update = flag.Bool("update", false, "re-record testdata/responses from the real Elasticsearch")
 
 // esDo sends one request to the real Elasticsearch and returns status and
 // body.

@@ -54,27 +54,27 @@ func (w *worker) settleItems(ctx context.Context, items, again []*pipeline.Recor
 		w.s.m.items(ctx, "retried", len(items))
 		return append(again, items...), true, false
 	}
-	var n [OutcomeDeadLetter + 1]int
-	var firstRetry ItemResult
+	var n [outcomeDeadLetter + 1]int
+	var firstRetry itemResult
 	for i, r := range res {
-		n[r.Outcome]++
-		switch r.Outcome {
-		case OutcomeRetry:
-			if firstRetry.Outcome == 0 {
+		n[r.outcome]++
+		switch r.outcome {
+		case outcomeRetry:
+			if firstRetry.outcome == 0 {
 				firstRetry = r
 			}
 			again = append(again, items[i])
-		case OutcomeDeadLetter:
+		case outcomeDeadLetter:
 			w.dead = append(w.dead, deadItem{rec: items[i], res: r})
 		}
 	}
-	for o := OutcomeCreated; o <= OutcomeDeadLetter; o++ {
+	for o := outcomeCreated; o <= outcomeDeadLetter; o++ {
 		w.s.m.items(ctx, o.String(), n[o])
 	}
-	if n[OutcomeRetry] > 0 {
-		w.s.warnItems(firstRetry, n[OutcomeRetry], len(items))
+	if n[outcomeRetry] > 0 {
+		w.s.warnItems(firstRetry, n[outcomeRetry], len(items))
 	}
-	return again, true, n[OutcomeRetry] < len(items)
+	return again, true, n[outcomeRetry] < len(items)
 }
 
 // split handles 413 and 400 for the whole request: each half is sent
@@ -82,7 +82,7 @@ func (w *worker) settleItems(ctx context.Context, items, again []*pipeline.Recor
 // dead-lettered, while the others are indexed.
 func (w *worker) split(ctx context.Context, items, again []*pipeline.Record, status int, body []byte) (_ []*pipeline.Record, ok, progressed bool) {
 	if len(items) == 1 {
-		res := ItemResult{Outcome: OutcomeDeadLetter, Status: status, Reason: responseError(body)}
+		res := itemResult{outcome: outcomeDeadLetter, Status: status, Reason: responseError(body)}
 		if status == 413 {
 			res.ErrorType, res.Reason = "request_entity_too_large",
 				fmt.Sprintf("document of %d bytes is larger than the server accepts (http.max_content_length)", len(w.body))

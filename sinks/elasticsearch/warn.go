@@ -49,7 +49,7 @@ func (s *Sink) warnStatus(status int, body []byte, n int) {
 	}
 }
 
-func (s *Sink) warnItems(first ItemResult, retry, n int) {
+func (s *Sink) warnItems(first itemResult, retry, n int) {
 	if ok, held := s.warn.items.allow(time.Now()); ok {
 		s.tel.Logger.Warn("elasticsearch: some documents were refused for now (cluster busy or not ready); retrying only those with backoff",
 			"retrying", retry, "documents", n, "status", first.Status, "error_type", first.ErrorType,

@@ -21,13 +21,13 @@ type worker struct {
 	dead    []deadItem
 	body    []byte
 	resp    []byte
-	results []ItemResult
+	results []itemResult
 }
 
 // deadItem is a document bound for the dead-letter consumer.
 type deadItem struct {
 	rec *pipeline.Record
-	res ItemResult
+	res itemResult
 }
 
 func newWorker(s *Sink) *worker { return &worker{s: s} }
@@ -108,8 +108,8 @@ func (w *worker) settle(ctx context.Context, ack pipeline.Ack) {
 	pending := w.bufA[:0]
 	for _, r := range w.recs {
 		if err := checkRecord(r); err != nil {
-			w.dead = append(w.dead, deadItem{rec: r, res: ItemResult{
-				Outcome: OutcomeDeadLetter, ErrorType: "flowship_invalid_record", Reason: err.Error()}})
+			w.dead = append(w.dead, deadItem{rec: r, res: itemResult{
+				outcome: outcomeDeadLetter, ErrorType: "flowship_invalid_record", Reason: err.Error()}})
 			continue
 		}
 		pending = append(pending, r)
