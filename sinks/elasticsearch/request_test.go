@@ -123,4 +123,3 @@ func TestMalformedRequestIsolatesThePoisonDocument(t *testing.T) {
 	checkDeadLetter(t, dl[0], recs[5], DeadLetter{Index: testIndex, Status: 400,
 		Reason: "x_content_parse_exception: [1:10] Unexpected character"})
 }
-
