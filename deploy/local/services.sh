@@ -6,6 +6,7 @@
 #   bash deploy/local/services.sh down   [kafka|es]   stop by pid (TERM, then KILL)
 #   bash deploy/local/services.sh status [kafka|es]
 #   bash deploy/local/services.sh logs   [kafka|es] [LINES]
+#   bash deploy/local/services.sh reset  [kafka|es]   down + delete the data (topics, indices)
 #   eval "$(bash deploy/local/services.sh env)"       export FLOWSHIP_* for the tests
 #
 # Options (environment):
@@ -33,7 +34,7 @@ source "$HERE/lib/kafka.sh"
 source "$HERE/lib/es.sh"
 
 usage() {
-	sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -68,6 +69,14 @@ cmd_down() {
 	for s in $(targets "${1:-}"); do "${s}_down"; done
 }
 
+cmd_reset() {
+	local s
+	for s in $(targets "${1:-}"); do
+		"${s}_down"
+		"${s}_reset"
+	done
+}
+
 cmd_status() {
 	local s
 	for s in $(targets "${1:-}"); do "${s}_status"; done
@@ -99,6 +108,7 @@ main() {
 	case "$cmd" in
 	up) with_lock cmd_up "$@" ;;
 	down) with_lock cmd_down "$@" ;;
+	reset) with_lock cmd_reset "$@" ;;
 	status) cmd_status "$@" ;;
 	logs) cmd_logs "$@" ;;
 	env) cmd_env ;;

@@ -199,6 +199,14 @@ es_down() {
 	rm -f "$STATE/es.mode"
 }
 
+# es_reset: forget every index, template and data stream.
+es_reset() {
+	local run
+	run=$(cat "$STATE/es.rundir" 2>/dev/null || printf '%s\n' "$STATE/es")
+	rm -rf "$run/data"
+	log "es: data deleted"
+}
+
 es_status() {
 	local pid
 	if pid=$(read_pid "$(es_pidfile)"); then

@@ -177,6 +177,12 @@ kafka_down() {
 	rm -f "$STATE/kafka.version"
 }
 
+# kafka_reset: forget every version's topics and offsets (the next 'up' formats afresh).
+kafka_reset() {
+	rm -rf "$STATE"/kafka/*/data
+	log "kafka: data deleted"
+}
+
 kafka_status() {
 	local pid
 	if pid=$(read_pid "$(kafka_pidfile)"); then
