@@ -232,13 +232,5 @@ func (l *L7Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// level returns the flow level for a denied or allowed flow.
-func (c *Config) level(denied bool) int {
-	if denied {
-		return c.Levels.Denied
-	}
-	return c.Levels.Allowed
-}
-
 // kinds in config order, for per-kind tables.
 var kindIndex = map[pipeline.Kind]int{pipeline.KindFlow: 0, pipeline.KindL7: 1, pipeline.KindDNS: 2}

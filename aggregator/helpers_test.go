@@ -90,10 +90,10 @@ func (r *ackRecorder) ack(i int) pipeline.Ack {
 	}
 }
 
-func (r *ackRecorder) get(i int) (err error, calls int) {
+func (r *ackRecorder) get(i int) (calls int, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.errs[i], r.n[i]
+	return r.n[i], r.errs[i]
 }
 
 // consume sends one batch of raw lines.

@@ -35,7 +35,7 @@ func TestBadLinesAreCountedDeadLetteredAndAcked(t *testing.T) {
 	if err := a.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err, n := rec.get(0); err != nil || n != 1 {
+	if n, err := rec.get(0); err != nil || n != 1 {
 		t.Fatalf("input ack called %d times with %v, want once with nil", n, err)
 	}
 	if st := a.Stats(pipeline.KindFlow); st.Lines != 4 || st.Bad != 3 || st.Documents != 1 {
@@ -70,7 +70,7 @@ func TestUnknownKindIsAcknowledged(t *testing.T) {
 	}
 	var rec ackRecorder
 	consume(t, a, "waf", rec.ack(0), []byte(`{}`))
-	if err, n := rec.get(0); err != nil || n != 1 {
+	if n, err := rec.get(0); err != nil || n != 1 {
 		t.Fatalf("ack called %d times with %v", n, err)
 	}
 }
@@ -92,13 +92,13 @@ func TestMixedKindBatchAckedWhenAllDelivered(t *testing.T) {
 	if err := a.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, n := rec.get(0); n != 0 {
+	if n, _ := rec.get(0); n != 0 {
 		t.Fatal("input acked before its documents")
 	}
 	if n := sink.AckAll(nil); n != 2 {
 		t.Fatalf("%d output batches, want 2 (one per kind)", n)
 	}
-	if err, n := rec.get(0); err != nil || n != 1 {
+	if n, err := rec.get(0); err != nil || n != 1 {
 		t.Fatalf("ack called %d times with %v", n, err)
 	}
 }
@@ -114,7 +114,7 @@ func TestOutputFailureFailsInput(t *testing.T) {
 	if err := a.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err, n := rec.get(0); n != 1 || err == nil || !strings.Contains(err.Error(), "kafka down") {
+	if n, err := rec.get(0); n != 1 || err == nil || !strings.Contains(err.Error(), "kafka down") {
 		t.Fatalf("ack called %d times with %v, want the output error", n, err)
 	}
 }
@@ -136,7 +136,7 @@ func TestShutdownFailsOpenBuckets(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if err, n := rec.get(0); n != 1 || !errors.Is(err, errShutdown) {
+	if n, err := rec.get(0); n != 1 || !errors.Is(err, errShutdown) {
 		t.Fatalf("ack called %d times with %v, want errShutdown", n, err)
 	}
 	if len(sink.Records()) != 0 {
@@ -167,7 +167,7 @@ func TestWatermarkFlushAndLateLines(t *testing.T) {
 	if len(first) != 1 || num(t, decode(t, first[0].Value)["flowship"].(map[string]any), "bucket_start") != 1749542400 {
 		t.Fatalf("after the watermark passed: %d documents, want the first bucket", len(first))
 	}
-	if _, n := rec.get(0); n != 1 {
+	if n, _ := rec.get(0); n != 1 {
 		t.Error("input of the flushed bucket not acked")
 	}
 	consume(t, a, pipeline.KindFlow, rec.ack(3), at(1749542690, 1)) // late: first bucket, new part
@@ -240,7 +240,7 @@ func TestIdleFlush(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		if err, _ := rec.get(1); !errors.Is(err, errShutdown) {
+		if _, err := rec.get(1); !errors.Is(err, errShutdown) {
 			t.Errorf("open bucket's input acked with %v, want errShutdown", err)
 		}
 	})
@@ -328,7 +328,7 @@ func FuzzConsume(f *testing.F) {
 			t.Fatal(err)
 		}
 		for i := 0; i < 3; i++ {
-			if err, n := rec.get(i); n != 1 || err != nil {
+			if n, err := rec.get(i); n != 1 || err != nil {
 				t.Fatalf("batch %d acked %d times with %v", i, n, err)
 			}
 		}
@@ -377,10 +377,10 @@ func TestIdleFlushClosesBucketsEndedByWallClock(t *testing.T) {
 		if len(got) != 2 || got[0] != 946684200 || got[1] != 946684500 {
 			t.Fatalf("after idle flushed buckets %v, want [946684200 946684500] (both ended by the wall clock; the future one stays open)", got)
 		}
-		if err, _ := rec.get(1); err != nil {
+		if _, err := rec.get(1); err != nil {
 			t.Errorf("flushed bucket's input acked with %v", err)
 		}
-		if err, _ := rec.get(2); !errors.Is(err, errShutdown) {
+		if _, err := rec.get(2); !errors.Is(err, errShutdown) {
 			t.Errorf("open bucket's input acked with %v, want errShutdown", err)
 		}
 	})
