@@ -54,6 +54,12 @@ env:
 logs:
 	$(SERVICES) logs
 
+# The main job: real Kafka + Elasticsearch when Java and Maven are there (they stay up afterwards
+# for a look around; `make down` stops them), otherwise the embedded default.
 demo:
-	$(SERVICES) up
-	eval "$$($(SERVICES) env)" && go run ./cmd/flowship demo
+	@if command -v java >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1 && $(SERVICES) up; then \
+		eval "$$($(SERVICES) env)" && go run ./cmd/flowship demo; \
+	else \
+		echo "Java 17+ and Maven (or the local services) are not available: running the embedded demo."; \
+		go run ./cmd/flowship demo --embedded; \
+	fi
