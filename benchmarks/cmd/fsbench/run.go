@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// options are the flags of `fsbench run`.
+type options struct {
+	flowship     string
+	rsyslogd     string
+	rsyslogConf  string
+	work         string
+	results      string
+	command      string
+	lines        int
+	windows      int
+	runs         int
+	smoke        bool
+	maxLoad      float64
+	loadWait     time.Duration
+	skip         string
+	brokers      []string
+	esURL        string
+	esUser       string
+	esPassword   string
+	kafkaVersion string
+	timeout      time.Duration
+	inflight     int
+}
+
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.flowship, "flowship", "flowship", "flowship binary")
+	fs.StringVar(&o.rsyslogd, "rsyslogd", "/usr/sbin/rsyslogd", "rsyslogd binary (Debian rsyslog + rsyslog-kafka); empty skips the peer")
+	fs.StringVar(&o.rsyslogConf, "rsyslog-conf", "benchmarks/rsyslog/rsyslog.conf", "rsyslog configuration template")
+	fs.StringVar(&o.work, "work", "", "working directory for logs, configs and process logs (default: a new temporary directory)")
+	fs.StringVar(&o.results, "results", "", "directory for the dated Markdown, JSON and PNG results (empty: print only)")
+	fs.StringVar(&o.command, "command", "", "the command line to record in the results (run.sh passes its own)")
+	fs.IntVar(&o.lines, "lines", 1_000_000, "flow lines to generate (L7 and DNS lines come on top)")
+	fs.IntVar(&o.windows, "windows", 20, "5-minute Felix windows the flow lines are spread over")
+	fs.IntVar(&o.runs, "runs", 3, "runs of each measurement; the tables show medians")
+	fs.BoolVar(&o.smoke, "smoke", false, "quick check of the harness: no load wait, two reduction settings")
+	fs.Float64Var(&o.maxLoad, "max-load", 1.5, "wait until the 1-minute load average is below this before measuring")
+	fs.DurationVar(&o.loadWait, "load-wait", 30*time.Minute, "give up waiting for a quiet machine after this long (and record it)")
+	fs.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: floor, collect, rsyslog, index, reduce")
+	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "longest one measured process may take")
+	fs.IntVar(&o.inflight, "inflight", 8, "flowship inputs.<kind>.max_inflight_batches (default 8, flowship's)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	o.brokers = strings.Split(envOr("FLOWSHIP_KAFKA_BROKERS", "127.0.0.1:9092"), ",")
+	o.esURL = envOr("FLOWSHIP_ES_URL", "http://127.0.0.1:9200")
+	o.esUser = os.Getenv("FLOWSHIP_ES_USER")
+	o.esPassword = os.Getenv("FLOWSHIP_ES_PASSWORD")
+	o.kafkaVersion = envOr("FLOWSHIP_KAFKA_VERSION", "unknown")
+	if o.runs < 1 || o.lines < 1000 || o.windows < 1 {
+		return o, errors.New("--runs must be at least 1, --lines at least 1000, --windows at least 1")
+	}
+	return o, nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func (o options) skipped(part string) bool {
+	for s := range strings.SplitSeq(o.skip, ",") {
+		if strings.TrimSpace(s) == part {
+			return true
+		}
+	}
+	return part == "rsyslog" && o.rsyslogd == ""
+}
+
+// bench is one `fsbench run`.
+type bench struct {
+	o      options
+	out    io.Writer
+	kafka  *benchKafka
+	es     *benchES
+	stamp  string
+	logs   string // generated log directory
+	files   []string
+	esReady bool // flowship setup has applied the templates
+	report  report
+}
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseOptions(args, stderr)
+	if err != nil {
+		return err
+	}
+	if o.work == "" {
+		if o.work, err = os.MkdirTemp("", "fsbench-"); err != nil {
+			return err
+		}
+	}
+	b := &bench{o: o, out: stdout, kafka: newBenchKafka(o.brokers), es: newBenchES(o.esURL, o.esUser, o.esPassword),
+		stamp: time.Now().UTC().Format("20060102t150405"), logs: filepath.Join(o.work, "logs")}
+	b.report.Started = time.Now().UTC()
+	b.report.Command = o.command
+	b.report.Smoke = o.smoke
+	b.logf("fsbench: working in %s", o.work)
+	if err := b.describe(ctx); err != nil {
+		return err
+	}
+	if err := b.generate(ctx); err != nil {
+		return err
+	}
+	if err := b.waitQuiet(ctx); err != nil {
+		return err
+	}
+	if err := b.measure(ctx); err != nil {
+		return err
+	}
+	b.report.Finished = time.Now().UTC()
+	b.report.LoadAfter = loadAvg()
+	return b.write()
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.out, time.Now().Format("15:04:05 ")+format+"\n", args...)
+}
+
+// measure runs every measurement: the collectors in rounds (each round
+// runs floor, flowship and rsyslog once, so drift in the machine's load
+// hits all of them alike), then the indexers, then the reduction.
+func (b *bench) measure(ctx context.Context) error {
+	expected, err := b.expectedDocs(ctx)
+	if err != nil {
+		return err
+	}
+	b.report.ExpectedDocs = expected
+	var keep []string // the topics of the first flowship run feed the indexers
+	for r := range b.o.runs {
+		b.report.LoadPerRound = append(b.report.LoadPerRound, loadAvg())
+		topics, err := b.round(ctx, r, expected)
+		if err != nil {
+			return err
+		}
+		if keep == nil {
+			keep = topics
+		} else if len(topics) > 0 {
+			_ = b.kafka.deleteTopics(ctx, topics...)
+		}
+	}
+	if !b.o.skipped("index") && keep != nil {
+		if err := b.measureIndex(ctx, keep); err != nil {
+			return err
+		}
+	}
+	if keep != nil {
+		_ = b.kafka.deleteTopics(ctx, keep...)
+	}
+	if !b.o.skipped("reduce") {
+		return b.measureReduction(ctx)
+	}
+	return nil
+}
+
+// round runs floor, flowship collect and rsyslog once each; it returns
+// the topics flowship wrote.
+func (b *bench) round(ctx context.Context, r int, expected int64) ([]string, error) {
+	if !b.o.skipped("floor") {
+		res, err := b.runFloor(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		b.report.add("floor", res)
+		b.logf("run %d floor: %s", r+1, res)
+	}
+	var topics []string
+	if !b.o.skipped("collect") {
+		res, t, err := b.runCollect(ctx, r, expected)
+		if err != nil {
+			return nil, err
+		}
+		topics = t
+		b.report.add("flowship", res)
+		b.logf("run %d flowship collect: %s", r+1, res)
+	}
+	if !b.o.skipped("rsyslog") {
+		res, err := b.runRsyslog(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		b.report.add("rsyslog", res)
+		b.logf("run %d rsyslog: %s", r+1, res)
+	}
+	return topics, nil
+}
