@@ -18,7 +18,9 @@ func (b *bench) runRsyslog(ctx context.Context, r int) (runResult, error) {
 	if err := b.kafka.createTopics(ctx, topics); err != nil {
 		return runResult{}, fmt.Errorf("creating topics: %w", err)
 	}
-	defer func() { _ = b.kafka.deleteTopics(context.WithoutCancel(ctx), append(topics.Kinds(), topics.DeadLetter)...) }()
+	defer func() {
+		_ = b.kafka.deleteTopics(context.WithoutCancel(ctx), append(topics.Kinds(), topics.DeadLetter)...)
+	}()
 	conf, err := b.rsyslogConfig(dir, topics.Flows, topics.L7, topics.DNS)
 	if err != nil {
 		return runResult{}, err

@@ -87,12 +87,12 @@ func (o options) skipped(part string) bool {
 
 // bench is one `fsbench run`.
 type bench struct {
-	o      options
-	out    io.Writer
-	kafka  *benchKafka
-	es     *benchES
-	stamp  string
-	logs   string // generated log directory
+	o       options
+	out     io.Writer
+	kafka   *benchKafka
+	es      *benchES
+	stamp   string
+	logs    string // generated log directory
 	files   []string
 	esReady bool // flowship setup has applied the templates
 	report  report
