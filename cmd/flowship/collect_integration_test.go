@@ -3,8 +3,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,15 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowship/flowship/pipeline/pipelinetest/testenv"
 	"github.com/flowship/flowship/sinks/kafka"
@@ -75,17 +70,13 @@ func TestCollectKafkaSIGKILLExactlyOnce(t *testing.T) {
 	offline := maps.Clone(env)
 	offline["IT_DEAD_LETTER"] = filepath.Join(dir, "state", "offline-bad-lines.jsonl")
 	want, bad := aggregateOffline(t, bin, offline, files)
-	dropSentinelBucket(t, want)
 	t.Logf("%s: offline run: %d documents to find in Kafka", since(begin), len(want))
 
 	tr := &topicReader{brokers: brokers, topic: env["IT_TOPIC_FLOWS"], docs: map[string]any{}}
-	waitDelivered(t, c, tr, want, drainTarget{
-		positions: filepath.Join(dir, "state", "flows.positions.json"),
-		rotated:   w.rotated, live: w.live(), liveFloor: w.liveFloor, sentinel: w.sentinel,
-	})
+	waitDelivered(t, c, tr, want, filepath.Join(dir, "state", "flows.positions.json"), files)
 	c.stop(t)
 	tr.poll(t)
-	t.Logf("%s: drained; kafka: %d messages, %d duplicates by id, %d documents; offline: %d documents (sentinel bucket left out)",
+	t.Logf("%s: drained; kafka: %d messages, %d duplicates by id, %d documents; offline: %d documents",
 		since(begin), tr.messages, tr.duplicates, len(tr.docs), len(want))
 	compareDocs(t, tr.docs, want)
 	checkBadLines(t, filepath.Join(dir, "state", "bad-lines.jsonl"), w.bad, bad)
@@ -105,14 +96,13 @@ func testSeed(t *testing.T) uint64 {
 	return seed
 }
 
-// workDir returns the test's directory: FLOWSHIP_TEST_KEEP (kept) or a
-// temporary one, with the state directory created.
+// workDir returns the test's directory: a new one under
+// FLOWSHIP_TEST_KEEP (kept) or a temporary one, with its subdirectories.
 func workDir(t *testing.T) string {
-	dir := os.Getenv("FLOWSHIP_TEST_KEEP")
-	if dir == "" {
-		dir = t.TempDir()
-	} else {
-		if err := os.RemoveAll(dir); err != nil {
+	dir := t.TempDir()
+	if keep := os.Getenv("FLOWSHIP_TEST_KEEP"); keep != "" {
+		var err error
+		if dir, err = os.MkdirTemp(keep, "collect-"); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("keeping files in %s", dir)
@@ -238,42 +228,30 @@ func tail(path string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// drainTarget says what the positions file holds once the collector has
-// delivered all it can: every rotated file acknowledged to its end, and
-// the live file at least to where the last window's lines begin
-// (liveFloor) and never past the sentinel, the last line. The sentinel
-// opens a bucket ten windows ahead: its watermark closes every earlier
-// bucket, while it stays open itself (a bucket is flushed once event time
-// has passed it), and so does the batch it was read in, which may hold
-// lines of the last window too.
-type drainTarget struct {
-	positions string
-	rotated   []string
-	live      string
-	liveFloor int64
-	sentinel  int64
-}
-
-// waitDelivered waits until every document in want is in the topic and
-// the positions file has reached the drain target.
-func waitDelivered(t *testing.T, c *collector, tr *topicReader, want map[string]any, dt drainTarget) {
+// waitDelivered waits until the positions file acknowledges every byte
+// of files and every document in want is in the topic. Once the input
+// has been quiet for idle_flush, the collector flushes every bucket that
+// ended that long ago by the wall clock (all of them: the synthetic
+// windows lie in the past), so nothing is held back.
+func waitDelivered(t *testing.T, c *collector, tr *topicReader, want map[string]any, positions string, files []string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		tr.poll(t)
-		missing := 0
-		for id := range want {
+		var missing []string
+		for id, d := range want {
 			if _, ok := tr.docs[id]; !ok {
-				missing++
+				missing = append(missing, id+" "+describe(d))
 			}
 		}
-		report, done := dt.check()
-		if missing == 0 && done {
+		report, done := drained(positions, files)
+		if len(missing) == 0 && done {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("60s after the writer finished, %d of %d documents are not in Kafka; positions (file: acknowledged, want):\n%s\ncollector log:\n%s",
-				missing, len(want), report, tail(c.log, 30))
+			slices.Sort(missing)
+			t.Fatalf("60s after the writer finished, %d of %d documents are not in Kafka, e.g.\n  %s\npositions (file: acknowledged/size):\n%s\ncollector log:\n%s",
+				len(missing), len(want), strings.Join(missing[:min(5, len(missing))], "\n  "), report, tail(c.log, 30))
 		}
 		select {
 		case <-c.exited:
@@ -283,15 +261,15 @@ func waitDelivered(t *testing.T, c *collector, tr *topicReader, want map[string]
 	}
 }
 
-// check compares the positions file with the target.
-func (dt drainTarget) check() (string, bool) {
+// drained compares the positions file with the sizes of files.
+func drained(positions string, files []string) (string, bool) {
 	var doc struct {
 		Files []struct {
 			Inode  uint64 `json:"inode"`
 			Offset int64  `json:"offset"`
 		} `json:"files"`
 	}
-	b, err := os.ReadFile(dt.positions)
+	b, err := os.ReadFile(positions)
 	if err == nil {
 		err = json.Unmarshal(b, &doc)
 	}
@@ -304,275 +282,16 @@ func (dt drainTarget) check() (string, bool) {
 	}
 	var report strings.Builder
 	done := true
-	for _, f := range append(slices.Clone(dt.rotated), dt.live) {
+	for _, f := range files {
 		fi, err := os.Stat(f)
 		if err != nil {
 			return err.Error(), false
 		}
-		lo, hi := fi.Size(), fi.Size()
-		if f == dt.live {
-			lo, hi = dt.liveFloor, fi.Size()-dt.sentinel
-		}
 		got, ok := acked[fi.Sys().(*syscall.Stat_t).Ino]
-		if !ok || got < lo || got > hi {
+		if !ok || got != fi.Size() {
 			done = false
-			fmt.Fprintf(&report, "  %s: %d (listed %v), want %d..%d\n", filepath.Base(f), got, ok, lo, hi)
+			fmt.Fprintf(&report, "  %s: %d/%d (listed %v)\n", filepath.Base(f), got, fi.Size(), ok)
 		}
 	}
 	return report.String(), done
-}
-
-// topicReader reads every partition of a topic from its first offset,
-// on, and keeps the documents by id. Copies of one id must be identical
-// and carry the id in flowship.id too.
-type topicReader struct {
-	brokers    []string
-	topic      string
-	next       map[int]int64 // partition → next offset
-	docs       map[string]any
-	messages   int
-	duplicates int
-}
-
-// poll reads every partition up to its current high-water mark.
-func (tr *topicReader) poll(t *testing.T) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	conn, err := kafkago.DialContext(ctx, "tcp", tr.brokers[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts, err := conn.ReadPartitions(tr.topic)
-	conn.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tr.next == nil {
-		tr.next = map[int]int64{}
-	}
-	for _, p := range parts {
-		for _, m := range tr.readPartition(ctx, t, p.ID) {
-			tr.messages++
-			id, doc := messageDoc(t, m)
-			if prev, dup := tr.docs[id]; dup {
-				tr.duplicates++
-				if !reflect.DeepEqual(prev, doc) {
-					t.Errorf("id %s: copies differ (a replay rebuilt the document differently):\nfirst: %s\nlater: %s",
-						id, mustJSON(prev), m.Value)
-				}
-				continue
-			}
-			tr.docs[id] = doc
-		}
-	}
-}
-
-func (tr *topicReader) readPartition(ctx context.Context, t *testing.T, part int) []kafkago.Message {
-	t.Helper()
-	lc, err := kafkago.DialLeader(ctx, "tcp", tr.brokers[0], tr.topic, part)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, last, err := lc.ReadOffsets()
-	lc.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	from, seen := tr.next[part]
-	if !seen {
-		from = first
-	}
-	if from >= last {
-		return nil
-	}
-	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: tr.brokers, Topic: tr.topic, Partition: part, MaxBytes: 10 << 20})
-	defer r.Close()
-	if err := r.SetOffset(from); err != nil {
-		t.Fatal(err)
-	}
-	var out []kafkago.Message
-	for {
-		m, err := r.ReadMessage(ctx)
-		if err != nil {
-			t.Fatalf("reading %s/%d from %d to %d: %v", tr.topic, part, from, last, err)
-		}
-		out = append(out, m)
-		if m.Offset+1 >= last {
-			tr.next[part] = last
-			return out
-		}
-	}
-}
-
-// messageDoc returns the id header and the parsed value of m.
-func messageDoc(t *testing.T, m kafkago.Message) (string, any) {
-	t.Helper()
-	var id string
-	for _, h := range m.Headers {
-		if h.Key == kafka.HeaderID {
-			id = string(h.Value)
-		}
-	}
-	doc, docID := parseDoc(t, m.Value)
-	if id == "" || id != docID {
-		t.Fatalf("message %d/%d: id header %q, flowship.id %q", m.Partition, m.Offset, id, docID)
-	}
-	return id, doc
-}
-
-// parseDoc parses a document (numbers kept exact) and returns its
-// flowship.id.
-func parseDoc(t *testing.T, b []byte) (any, string) {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		t.Fatalf("document does not parse: %v\n%s", err, b)
-	}
-	meta, _ := doc["flowship"].(map[string]any)
-	id, _ := meta["id"].(string)
-	return doc, id
-}
-
-func mustJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-// aggregateOffline runs `flowship aggregate` over files in rotation order
-// with the collector's config and returns its documents by id and the
-// bad lines it counted.
-func aggregateOffline(t *testing.T, bin string, env map[string]string, files []string) (map[string]any, int64) {
-	t.Helper()
-	cmd := flowshipCmd(bin, env, "aggregate")
-	cmd.Args = append(cmd.Args, files...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("flowship aggregate: %v\n%s", err, stderr.String())
-	}
-	docs := map[string]any{}
-	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(nil, 4<<20)
-	for sc.Scan() {
-		doc, id := parseDoc(t, sc.Bytes())
-		if _, dup := docs[id]; dup || id == "" {
-			t.Fatalf("offline run: id %q twice or empty", id)
-		}
-		docs[id] = doc
-	}
-	return docs, summaryBad(t, stderr.String())
-}
-
-// summaryBad reads the bad-line count of the flows row of the summary.
-func summaryBad(t *testing.T, summary string) int64 {
-	t.Helper()
-	for _, line := range strings.Split(summary, "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 4 && f[0] == "flows" {
-			n, err := strconv.ParseInt(f[3], 10, 64)
-			if err == nil {
-				return n
-			}
-		}
-	}
-	t.Fatalf("no flows row in the aggregate summary:\n%s", summary)
-	return 0
-}
-
-// dropSentinelBucket removes the documents of the newest bucket from the
-// offline documents: it must hold the sentinel line alone, and the
-// collector rightly keeps it open.
-func dropSentinelBucket(t *testing.T, want map[string]any) {
-	t.Helper()
-	newest, n := "", 0
-	for _, d := range want {
-		newest = max(newest, bucketStart(d))
-	}
-	for id, d := range want {
-		if bucketStart(d) == newest {
-			n++
-			delete(want, id)
-		}
-	}
-	if n != 1 {
-		t.Errorf("offline run: %d documents in the newest bucket %s, want 1 (the sentinel line)", n, newest)
-	}
-}
-
-// compareDocs checks got (from Kafka) against want (offline).
-func compareDocs(t *testing.T, got, want map[string]any) {
-	t.Helper()
-	var missing, extra, differ []string
-	for id, w := range want {
-		g, ok := got[id]
-		switch {
-		case !ok:
-			missing = append(missing, id+" "+describe(w))
-		case !reflect.DeepEqual(g, w):
-			differ = append(differ, fmt.Sprintf("%s\n    kafka:   %s\n    offline: %s", id, mustJSON(g), mustJSON(w)))
-		}
-	}
-	for id, g := range got {
-		if _, ok := want[id]; !ok {
-			extra = append(extra, id+" "+describe(g))
-		}
-	}
-	report := func(what string, ids []string) {
-		if len(ids) > 0 {
-			slices.Sort(ids)
-			t.Errorf("%d documents %s, e.g.:\n  %s", len(ids), what, strings.Join(ids[:min(5, len(ids))], "\n  "))
-		}
-	}
-	report("lost (offline has them, Kafka does not)", missing)
-	report("extra (in Kafka, not offline: counted twice or in a wrong part)", extra)
-	report("differ between Kafka and offline", differ)
-}
-
-func bucketStart(doc any) string {
-	meta, _ := doc.(map[string]any)["flowship"].(map[string]any)
-	n, _ := meta["bucket_start"].(json.Number)
-	return fmt.Sprintf("%020s", n)
-}
-
-// describe names a document's bucket, part and size for failure reports.
-func describe(doc any) string {
-	meta, _ := doc.(map[string]any)["flowship"].(map[string]any)
-	return fmt.Sprintf("bucket_start=%v records=%v", meta["bucket_start"], meta["records"])
-}
-
-// checkBadLines checks that the collector dead-lettered exactly the bad
-// lines the writer mixed in (each at least once: replays repeat them) and
-// that the offline run counted each once.
-func checkBadLines(t *testing.T, deadLetter string, injected []string, offlineBad int64) {
-	t.Helper()
-	if offlineBad != int64(len(injected)) {
-		t.Errorf("offline run counted %d bad lines, the writer mixed in %d", offlineBad, len(injected))
-	}
-	b, err := os.ReadFile(deadLetter)
-	if err != nil {
-		t.Fatalf("collector dead-letter log: %v", err)
-	}
-	seen := map[string]int{}
-	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
-		var e struct {
-			Raw string `json:"raw"`
-		}
-		if err := json.Unmarshal(line, &e); err != nil {
-			t.Fatalf("dead-letter log line %q: %v", line, err)
-		}
-		seen[e.Raw]++
-	}
-	for _, bad := range injected {
-		if seen[bad] == 0 {
-			t.Errorf("bad line %q is not in the collector's dead-letter log", bad)
-		}
-		delete(seen, bad)
-	}
-	for raw := range seen {
-		t.Errorf("dead-letter log holds %q, which the writer did not write as a bad line", raw)
-	}
-	t.Logf("bad lines: %d mixed in, all dead-lettered by the collector and counted by the offline run", len(injected))
 }

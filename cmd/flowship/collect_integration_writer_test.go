@@ -34,12 +34,10 @@ type felixWriter struct {
 	size int64
 	now  time.Time // simulated time, for rotated names
 
-	rotated   []string // rotated files, oldest first
-	bad       []string // bad lines mixed in, without their newline
-	sentinel  int64    // bytes of the last line, newline included
-	liveFloor int64    // offset in the live file where the last window's lines begin
-	windows   int
-	lines     int
+	rotated []string // rotated files, oldest first
+	bad     []string // bad lines mixed in, without their newline
+	windows int
+	lines   int
 }
 
 func newFelixWriter(dir string, seed uint64, maxSize int64) *felixWriter {
@@ -47,7 +45,9 @@ func newFelixWriter(dir string, seed uint64, maxSize int64) *felixWriter {
 	cfg.Seed = seed
 	cfg.Namespaces, cfg.Workloads, cfg.Nodes = 6, 40, 4
 	cfg.FlowsPerWindow = 250
-	cfg.Window = time.Minute
+	// Felix windows of 2m ± 10%: every burst lands in a 1m bucket of its
+	// own, so no bucket is still filling when an idle flush closes it.
+	cfg.Window = 2 * time.Minute
 	cfg.Jitter = true
 	cfg.Windows = 0
 	return &felixWriter{dir: dir, maxSize: maxSize, gen: synth.New(cfg), rng: rand.New(rand.NewPCG(seed, 2))}
@@ -55,22 +55,15 @@ func newFelixWriter(dir string, seed uint64, maxSize int64) *felixWriter {
 
 func (w *felixWriter) live() string { return filepath.Join(w.dir, "flows.log") }
 
-// run writes windows bursts with pauses of 150ms to 2.5s (longer than the
-// idle flush now and then), then the sentinel: one line of a window ten
-// windows later, whose watermark closes every earlier bucket. The pause
-// before the sentinel usually keeps it out of the last window's batch.
+// run writes windows bursts with pauses of 150ms to 2.5s, longer than
+// the idle flush now and then.
 func (w *felixWriter) run(ctx context.Context, windows int) error {
 	defer w.close()
 	for i := range windows {
 		win := w.gen.Next(pipeline.KindFlow)
 		w.now = win.End
-		w.liveFloor = w.size
-		rotations := len(w.rotated)
 		if err := w.burst(w.withBadLines(win.Flows, i)); err != nil {
 			return err
-		}
-		if len(w.rotated) != rotations {
-			w.liveFloor = 0
 		}
 		w.windows++
 		select {
@@ -79,13 +72,7 @@ func (w *felixWriter) run(ctx context.Context, windows int) error {
 		case <-time.After(randDuration(w.rng, 150*time.Millisecond, 2500*time.Millisecond)):
 		}
 	}
-	for range 10 {
-		w.gen.Next(pipeline.KindFlow)
-	}
-	win := w.gen.Next(pipeline.KindFlow)
-	w.now = win.End
-	w.sentinel = int64(len(win.Flows[0]))
-	return w.burst(win.Flows[:1])
+	return nil
 }
 
 // withBadLines mixes a truncated line into every third window and a line
