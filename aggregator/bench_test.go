@@ -64,3 +64,21 @@ func BenchmarkMergeFlow(b *testing.B) {
 		e.add(f, false, 0, true)
 	}
 }
+
+// BenchmarkEmitFlowPart encodes every document of an open flow part, as
+// a flush does; its cost is paid per document, not per line.
+func BenchmarkEmitFlowPart(b *testing.B) {
+	s, _, _ := steadyStream(b, 0)
+	var p *part
+	for _, op := range s.open {
+		if p == nil || op.len() > p.len() {
+			p = op
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s.emit(p)
+		s.out = s.out[:0]
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*p.len()), "ns/doc")
+}
