@@ -46,9 +46,10 @@ type stream struct {
 	replayLeft     int             // after Restore: flush events not yet replayed
 	ackedAtRestore map[partID]bool // after Restore: parts acknowledged before the crash
 
-	out   []pipeline.Batch // flushed, not yet handed on
-	stats Stats
-	bad   badLog
+	out     []pipeline.Batch // flushed, not yet handed on
+	docSize int              // bytes to reserve per document (key included) when emitting
+	stats   Stats
+	bad     badLog
 }
 
 func newStream(a *Aggregator, kind pipeline.Kind, proc kindProc) *stream {
@@ -58,6 +59,7 @@ func newStream(a *Aggregator, kind pipeline.Kind, proc kindProc) *stream {
 		lateness: int64(a.cfg.AllowedLateness / time.Second),
 		open:     map[int64]*part{},
 		flushed:  map[int64]int{},
+		docSize:  1024,
 	}
 	s.tr.prune = s.prunable
 	return s
@@ -286,15 +288,26 @@ func (s *stream) emit(p *part) {
 	size := cfg.MaxBatchRecords
 	acks := pipeline.Split(partAck, (n+size-1)/size)
 	for c := 0; c < len(acks); c++ {
-		recs := make([]pipeline.Record, 0, min(size, n-c*size))
-		for i := c * size; i < n && i < (c+1)*size; i++ {
-			key := []byte(p.keys[i])
+		cnt := min(size, n-c*size)
+		recs := make([]pipeline.Record, 0, cnt)
+		// One buffer per output batch holds its keys and documents, sized
+		// from the documents emitted so far, instead of one growing
+		// allocation per document. Each slice is capped so that nothing
+		// appended later can reach into it.
+		buf := make([]byte, 0, cnt*s.docSize)
+		for i := c * size; i < c*size+cnt; i++ {
+			start := len(buf)
+			buf = append(buf, p.keys[i]...)
+			key := buf[start:len(buf):len(buf)]
 			meta.ID = DocID(cfg.Cluster, cfg.Node, s.kind, key, p.id.Bucket, p.id.Index)
+			start = len(buf)
+			buf = s.proc.emit(p, i, meta, buf)
 			recs = append(recs, pipeline.Record{
 				Kind: s.kind, Key: key, ID: meta.ID, Time: tm, Node: cfg.Node,
-				Value: s.proc.emit(p, i, meta, nil),
+				Value: buf[start:len(buf):len(buf)],
 			})
 		}
+		s.docSize = max(s.docSize, len(buf)/cnt+len(buf)/cnt/8)
 		s.out = append(s.out, pipeline.Batch{Records: recs, Ack: acks[c]})
 	}
 }
