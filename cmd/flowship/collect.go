@@ -41,7 +41,7 @@ func runCollect(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	if len(fluentdPos) > 0 {
-		merged, err := mergeFluentdPos(fluentdPos)
+		merged, err := mergeFluentdPos(fluentdPos, stderr)
 		if err != nil {
 			return err
 		}
@@ -107,10 +107,16 @@ func collect(ctx context.Context, cfg Config, logOut io.Writer) error {
 
 // mergeFluentdPos concatenates fluentd pos files into one temporary file:
 // entries are matched by path and inode, so one file serves every input.
-func mergeFluentdPos(paths []string) (string, error) {
+// A file that does not exist is skipped with a warning on stderr, so one
+// DaemonSet setting serves nodes where, say, l7.log.pos was never written.
+func mergeFluentdPos(paths []string, stderr io.Writer) (string, error) {
 	var all []byte
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stderr, "flowship collect: --import-fluentd-pos %s does not exist; its files start per start_at\n", p)
+			continue
+		}
 		if err != nil {
 			return "", fmt.Errorf("--import-fluentd-pos: %w", err)
 		}

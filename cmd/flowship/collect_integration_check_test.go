@@ -8,6 +8,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"path/filepath"
 	"os"
 	"reflect"
 	"slices"
@@ -185,8 +187,12 @@ func summaryBad(t *testing.T, summary string) int64 {
 	return 0
 }
 
-// compareDocs checks got (from Kafka) against want (offline).
-func compareDocs(t *testing.T, got, want map[string]any) {
+// compareDocs checks got (from Kafka) against want (offline). On a
+// mismatch it writes both sets to dir as JSON lines and lists, per bucket,
+// documents and merged lines on both sides: equal lines in more documents
+// mean a bucket was split into parts, fewer lines mean loss, more mean
+// lines counted twice.
+func compareDocs(t *testing.T, dir string, got, want map[string]any) {
 	t.Helper()
 	var missing, extra, differ []string
 	for id, w := range want {
@@ -212,6 +218,50 @@ func compareDocs(t *testing.T, got, want map[string]any) {
 	report("lost (offline has them, Kafka does not)", missing)
 	report("extra (in Kafka, not offline: counted twice or in a wrong part)", extra)
 	report("differ between Kafka and offline", differ)
+	if len(missing)+len(extra)+len(differ) > 0 {
+		t.Errorf("per bucket (kafka docs/lines vs offline docs/lines):\n%s", bucketTotals(got, want))
+		dumpDocs(t, filepath.Join(dir, "docs-kafka.jsonl"), got)
+		dumpDocs(t, filepath.Join(dir, "docs-offline.jsonl"), want)
+	}
+}
+
+// bucketTotals lists the buckets whose document or line counts differ.
+func bucketTotals(got, want map[string]any) string {
+	type tot struct{ docs, lines [2]int64 }
+	byBucket := map[string]*tot{}
+	for side, docs := range []map[string]any{got, want} {
+		for _, d := range docs {
+			meta, _ := d.(map[string]any)["flowship"].(map[string]any)
+			b := fmt.Sprint(meta["bucket_start"])
+			if byBucket[b] == nil {
+				byBucket[b] = &tot{}
+			}
+			n, _ := meta["records"].(json.Number).Int64()
+			byBucket[b].docs[side]++
+			byBucket[b].lines[side] += n
+		}
+	}
+	var out []string
+	for b, x := range byBucket {
+		if x.docs[0] != x.docs[1] || x.lines[0] != x.lines[1] {
+			out = append(out, fmt.Sprintf("  bucket %s: %d/%d vs %d/%d", b, x.docs[0], x.lines[0], x.docs[1], x.lines[1]))
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, "\n")
+}
+
+// dumpDocs writes docs to path as JSON lines sorted by id.
+func dumpDocs(t *testing.T, path string, docs map[string]any) {
+	t.Helper()
+	var b bytes.Buffer
+	for _, id := range slices.Sorted(maps.Keys(docs)) {
+		b.WriteString(mustJSON(docs[id]))
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Error(err)
+	}
 }
 
 // describe names a document's bucket, part and size for failure reports.

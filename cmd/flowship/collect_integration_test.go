@@ -78,7 +78,7 @@ func TestCollectKafkaSIGKILLExactlyOnce(t *testing.T) {
 	tr.poll(t)
 	t.Logf("%s: drained; kafka: %d messages, %d duplicates by id, %d documents; offline: %d documents",
 		since(begin), tr.messages, tr.duplicates, len(tr.docs), len(want))
-	compareDocs(t, tr.docs, want)
+	compareDocs(t, dir, tr.docs, want)
 	checkBadLines(t, filepath.Join(dir, "state", "bad-lines.jsonl"), w.bad, bad)
 }
 
@@ -250,8 +250,9 @@ func waitDelivered(t *testing.T, c *collector, tr *topicReader, want map[string]
 		}
 		if time.Now().After(deadline) {
 			slices.Sort(missing)
-			t.Fatalf("60s after the writer finished, %d of %d documents are not in Kafka, e.g.\n  %s\npositions (file: acknowledged/size):\n%s\ncollector log:\n%s",
+			t.Errorf("60s after the writer finished, %d of %d documents are not in Kafka, e.g.\n  %s\npositions (file: acknowledged/size):\n%s\ncollector log:\n%s",
 				len(missing), len(want), strings.Join(missing[:min(5, len(missing))], "\n  "), report, tail(c.log, 30))
+			return
 		}
 		select {
 		case <-c.exited:

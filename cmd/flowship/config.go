@@ -41,6 +41,10 @@ type Config struct {
 type IndexConfig struct {
 	Consumer      kafka.ReaderConfig `yaml:"consumer"`
 	Elasticsearch esink.Config       `yaml:"elasticsearch"`
+	// RequireTemplates makes the indexer wait, not ready, until the index
+	// templates `flowship setup` writes exist, so no daily index is created
+	// with dynamic mappings. Default true.
+	RequireTemplates bool `yaml:"require_templates"`
 }
 
 // Input is one kind's file input; Enabled switches it.
@@ -93,8 +97,9 @@ func DefaultConfig() Config {
 		Aggregation: aggregator.DefaultConfig(),
 		Kafka:       kafka.DefaultConfig(),
 		Index: IndexConfig{
-			Consumer:      kafka.DefaultReaderConfig(),
-			Elasticsearch: esink.DefaultConfig(),
+			Consumer:         kafka.DefaultReaderConfig(),
+			Elasticsearch:    esink.DefaultConfig(),
+			RequireTemplates: true,
 		},
 		Retention:  retention.DefaultConfig(),
 		Kibana:     kibana.DefaultConfig(),

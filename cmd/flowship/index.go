@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	goes "github.com/elastic/go-elasticsearch/v8"
@@ -69,7 +70,22 @@ func index(ctx context.Context, cfg Config, logOut io.Writer) error {
 	g.Go(func() error { return prov.Run(gctx) })
 	g.Go(func() error { return dlw.Run(gctx) })
 	g.Go(func() error { return sink.Run(gctx) })
-	g.Go(func() error { return reader.Run(gctx) })
+	templatesReady := &atomic.Bool{}
+	prov.AddReadyCheck("index templates", func() error {
+		if !templatesReady.Load() {
+			return errors.New("waiting for flowship's index templates; run flowship setup")
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if cfg.Index.RequireTemplates {
+			if err := waitTemplates(gctx, client, cfg.Retention, tel); err != nil {
+				return err
+			}
+		}
+		templatesReady.Store(true)
+		return reader.Run(gctx)
+	})
 	g.Go(func() error { return managedRetention(gctx, cfg.Retention, client, tel) })
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
@@ -77,6 +93,32 @@ func index(ctx context.Context, cfg Config, logOut io.Writer) error {
 	}
 	tel.Logger.Info("indexer stopped")
 	return err
+}
+
+// waitTemplates blocks until flowship's index templates exist: a daily
+// index created before its template would keep dynamic mappings all day.
+func waitTemplates(ctx context.Context, client esClient, cfg retention.Config, tel pipeline.Telemetry) error {
+	logged := time.Time{}
+	for {
+		missing, err := retention.MissingTemplates(ctx, client, cfg)
+		if err == nil && len(missing) == 0 {
+			return nil
+		}
+		if time.Since(logged) > 30*time.Second {
+			if err != nil {
+				tel.Logger.Warn("cannot check the index templates yet; not consuming until they exist", "err", err)
+			} else {
+				tel.Logger.Warn("index templates missing; not consuming until they exist: run `flowship setup` (or set index.require_templates: false)",
+					"missing", strings.Join(missing, ", "))
+			}
+			logged = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
 
 // managedRetention runs the retention Manager when the cluster has no ILM

@@ -1,0 +1,119 @@
+//go:build integration
+
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flowship/flowship/pipeline/pipelinetest/testenv"
+)
+
+// esNodeMu keeps the tests that run their own Elasticsearch node from
+// running at the same time: two more JVMs on a small machine would make
+// their timings meaningless.
+var esNodeMu sync.Mutex
+
+// esNode is an Elasticsearch node of one test's own, started with the
+// repository's services.sh (same version, distribution and credentials as
+// the shared node) on a free port and in a state directory of its own, so
+// the test can stop it, restart it or run it with a tiny write queue
+// without disturbing the shared node other tests (and packages) use.
+type esNode struct {
+	ES      testenv.ES
+	state   string
+	env     []string
+	script  string
+	logFile string
+}
+
+// startESNode starts a node; writeQueue, when not empty, is the
+// FLOWSHIP_ES_WRITE_QUEUE mode (write thread pool of 1 thread and a queue
+// of that many requests). The node is stopped and its files removed when
+// the test ends.
+func startESNode(t *testing.T, writeQueue string) *esNode {
+	t.Helper()
+	shared := testenv.Elasticsearch(t) // the services exist: Java and the distribution are here
+	script, err := filepath.Abs(filepath.Join("..", "..", "deploy", "local", "services.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not t.TempDir: Elasticsearch runs as an unprivileged user that must
+	// reach its directory, and t.TempDir's parent is private.
+	state, err := os.MkdirTemp("", "flowship-e2e-es-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	n := &esNode{state: state, script: script, logFile: filepath.Join(state, "services.log")}
+	n.ES = testenv.ES{URL: "http://127.0.0.1:" + port, Username: shared.Username, Password: shared.Password}
+	security := "on"
+	if shared.Username == "" {
+		security = "off"
+	}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "FLOWSHIP_ES_") && !strings.HasPrefix(kv, "FLOWSHIP_STATE_DIR=") {
+			n.env = append(n.env, kv)
+		}
+	}
+	n.env = append(n.env, "FLOWSHIP_STATE_DIR="+state, "FLOWSHIP_ES_PORT="+port, "FLOWSHIP_ES_HEAP=512m",
+		"FLOWSHIP_ES_SECURITY="+security, "FLOWSHIP_ES_USER="+shared.Username, "FLOWSHIP_ES_PASSWORD="+shared.Password)
+	if writeQueue != "" {
+		n.env = append(n.env, "FLOWSHIP_ES_WRITE_QUEUE="+writeQueue)
+	}
+	t.Cleanup(func() {
+		if _, err := n.services("down", "es"); err != nil {
+			t.Errorf("stopping the test's Elasticsearch node: %v", err)
+			return
+		}
+		_ = os.RemoveAll(state)
+	})
+	took, err := n.services("up", "es")
+	if err != nil {
+		t.Fatalf("starting an Elasticsearch node of the test's own: %v", err)
+	}
+	run, _ := os.ReadFile(filepath.Join(state, "es.rundir"))
+	if !strings.HasPrefix(strings.TrimSpace(string(run)), state) {
+		t.Fatalf("the node runs in %s, outside its state directory %s; services.sh could not give the Elasticsearch user access", run, state)
+	}
+	t.Logf("own Elasticsearch node on %s (write queue %q) started in %s", n.ES.URL, writeQueue, took.Round(100*time.Millisecond))
+	return n
+}
+
+// services runs services.sh for the node and returns how long it took.
+func (n *esNode) services(args ...string) (time.Duration, error) {
+	f, err := os.OpenFile(n.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	cmd := exec.Command("bash", append([]string{n.script}, args...)...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = n.env, f, f
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("services.sh %s: %w\n%s", strings.Join(args, " "), err, lastLines(n.logFile, 20))
+	}
+	return time.Since(start), nil
+}
+
+// freePort returns a loopback TCP port nobody listens on right now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}

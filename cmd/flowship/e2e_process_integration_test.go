@@ -1,0 +1,107 @@
+//go:build integration
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// e2eBuild builds the flowship binary, so the indexer is a process of its
+// own that SIGKILL ends without any deferred code running.
+func e2eBuild(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "flowship")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// process is one running `flowship index` process.
+type process struct {
+	cmd     *exec.Cmd
+	log     string
+	started time.Time
+	exited  chan struct{}
+	err     error // set before exited closes
+}
+
+// startIndexer runs `flowship index` with the test's configuration; its
+// output goes to logs/index-<n>.log.
+func (e *e2e) startIndexer(bin string, n int) *process {
+	e.t.Helper()
+	p := &process{log: filepath.Join(e.dir, "logs", fmt.Sprintf("index-%02d.log", n)), exited: make(chan struct{})}
+	f, err := os.Create(p.log)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer f.Close()
+	p.cmd = exec.Command(bin, "index", "--config", e2eConfigFile)
+	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = e.environ(), f, f
+	if err := p.cmd.Start(); err != nil {
+		e.t.Fatalf("starting flowship index: %v", err)
+	}
+	p.started = time.Now()
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+	e.t.Cleanup(func() { _ = p.cmd.Process.Kill(); <-p.exited })
+	return p
+}
+
+// running fails t if the process has exited.
+func (p *process) running(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.exited:
+		t.Fatalf("flowship index exited on its own: %v\n%s", p.err, lastLines(p.log, 30))
+	default:
+	}
+}
+
+// waitLog waits until the process has logged a line containing s and
+// returns how long after its start that was.
+func (p *process) waitLog(t *testing.T, s string, timeout time.Duration) time.Duration {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		p.running(t)
+		if b, _ := os.ReadFile(p.log); strings.Contains(string(b), s) {
+			return time.Since(p.started)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("flowship index did not log %q within %s\n%s", s, timeout, lastLines(p.log, 30))
+	return 0
+}
+
+// kill SIGKILLs the process; it fails t if the process had exited already.
+func (p *process) kill(t *testing.T) {
+	t.Helper()
+	p.running(t)
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+}
+
+// terminate sends SIGTERM and expects a clean exit within 30s.
+func (p *process) terminate(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("flowship index did not stop within 30s of SIGTERM\n%s", lastLines(p.log, 30))
+	}
+	if p.err != nil {
+		t.Fatalf("flowship index exited with %v after SIGTERM\n%s", p.err, lastLines(p.log, 30))
+	}
+}
