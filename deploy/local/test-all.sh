@@ -3,7 +3,7 @@
 #   1. install missing tools (deps.sh)
 #   2. start Kafka $KAFKA_MAIN + Elasticsearch (services.sh up)
 #   3. go vet (with and without the integration tag)
-#   4. unit tests:        go test -race -count=1 ./...
+#   4. unit tests:        go test -race -count=1 ./...   (+ go test ./... in deploy/validate)
 #   5. integration tests: go test -race -count=1 -tags integration ./...      (Kafka $KAFKA_MAIN)
 #   6. switch Kafka to $KAFKA_COMPAT and re-run every test named *Kafka*:
 #                         go test -race -count=1 -tags integration -run Kafka ./...
@@ -80,6 +80,12 @@ go vet ./... || fail "go vet"
 go vet -tags integration ./... || fail "go vet -tags integration"
 
 gotest unit -race -count=1 ./...
+
+# deploy/validate is its own module (Kubernetes and Helm libraries stay out of the main one).
+step "go test ./... in deploy/validate (manifests, Helm chart, example configs, Dockerfile)"
+(cd deploy/validate && go test -json -count=1 ./...) 2>&1 | tee "$LOGS/test-deploy.json" | "$SUMMARY" -label deploy -totals "$TOTALS"
+st=("${PIPESTATUS[@]}")
+((st[0] == 0 && st[2] == 0)) || fail "deploy tests"
 
 if ((services_ok)); then
 	gotest "integration-kafka-$KAFKA_MAIN" -race -count=1 -tags integration ./...
