@@ -94,11 +94,17 @@ func (b *bench) measureUntil(ctx context.Context, p *proc, count func() (int64, 
 		default:
 		}
 		n, err := count()
-		if err != nil || n < want {
-			return false, nil // topics may not be visible yet
+		if err != nil {
+			return false, nil // topics or metrics may not be there yet
+		}
+		if n > 0 && res.FirstOut == 0 {
+			res.FirstOut, res.FirstCount = time.Since(p.start), n
+		}
+		if n < want {
+			return false, nil
 		}
 		u, err := p.sample()
-		res = runResult{Wall: u.Wall, CPU: u.CPU, PeakRSS: u.PeakRSS}
+		res.Wall, res.CPU, res.PeakRSS, res.RecordsOut = u.Wall, u.CPU, u.PeakRSS, n
 		return true, err
 	})
 	return res, err

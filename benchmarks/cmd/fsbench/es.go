@@ -66,7 +66,8 @@ func (e *benchES) settle(ctx context.Context, pattern string) error {
 	return err
 }
 
-// indexStats is the primaries' document count and store size.
+// indexStats is the primaries' store size and top-level document count
+// (_stats counts nested documents too, so the count comes from _count).
 type indexStats struct {
 	Docs       int64
 	StoreBytes int64
@@ -90,7 +91,8 @@ func (e *benchES) stats(ctx context.Context, pattern string) (indexStats, error)
 	if err := json.Unmarshal(b, &s); err != nil {
 		return indexStats{}, fmt.Errorf("reading _stats: %w", err)
 	}
-	return indexStats{Docs: s.All.Primaries.Docs.Count, StoreBytes: s.All.Primaries.Store.SizeInBytes}, nil
+	n, err := e.count(ctx, pattern)
+	return indexStats{Docs: n, StoreBytes: s.All.Primaries.Store.SizeInBytes}, err
 }
 
 // count returns the searchable documents after a refresh.

@@ -137,7 +137,7 @@ func (k *benchKafka) dumpBulk(ctx context.Context, topics []string, naming esink
 
 func (k *benchKafka) dumpPartition(ctx context.Context, topic string, part int, end int64, naming esink.Naming, w *bufio.Writer) (int64, error) {
 	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: k.brokers, Topic: topic, Partition: part, MaxBytes: 10 << 20,
-		Dialer: &kafkago.Dialer{Timeout: 10 * time.Second, DualStack: true, Resolver: &net.Resolver{}}})
+		MaxWait: 250 * time.Millisecond, Dialer: &kafkago.Dialer{Timeout: 10 * time.Second, DualStack: true, Resolver: &net.Resolver{}}})
 	defer r.Close()
 	var n int64
 	for {

@@ -112,13 +112,17 @@ func (r *report) writeIndexers(w *strings.Builder) {
 		return
 	}
 	fmt.Fprintf(w, "## Indexing: the documents of one collect run into Elasticsearch (median of %d runs)\n\n", len(fs))
-	w.WriteString("| program | documents/s | CPU-s per 1M documents | peak RSS | documents in Elasticsearch |\n|---|---:|---:|---:|---:|\n")
+	w.WriteString("| program | documents/s | after the first document | CPU-s per 1M documents | peak RSS | documents in Elasticsearch |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, row := range indexerRows {
 		runs := r.Indexers[row.key]
 		if len(runs) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %s | %.2f | %.0f MiB | %.0f |\n", row.label, num(medianOf(runs, runResult.perSecond)),
+		steady := "-"
+		if v := medianOf(runs, runResult.steadyPerSecond); v > 0 {
+			steady = num(v)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %.2f | %.0f MiB | %.0f |\n", row.label, num(medianOf(runs, runResult.perSecond)), steady,
 			medianOf(runs, runResult.cpuPerMillion), medianOf(runs, func(x runResult) float64 { return float64(x.PeakRSS) / (1 << 20) }),
 			medianOf(runs, func(x runResult) float64 { return float64(x.RecordsOut) }))
 	}

@@ -16,6 +16,20 @@ type runResult struct {
 	CPU        time.Duration `json:"cpu_ns"`
 	PeakRSS    int64         `json:"peak_rss_bytes"`
 	RecordsOut int64         `json:"records_out"`
+	// FirstOut is when the first output was seen (from process start),
+	// FirstCount how much output there was then; zero for programs that
+	// are not polled.
+	FirstOut   time.Duration `json:"first_out_ns,omitempty"`
+	FirstCount int64         `json:"first_count,omitempty"`
+}
+
+// steadyPerSecond is the output rate after the first output was seen,
+// without start-up (connecting, joining a consumer group).
+func (r runResult) steadyPerSecond() float64 {
+	if r.FirstOut == 0 || r.Wall <= r.FirstOut {
+		return 0
+	}
+	return float64(r.RecordsOut-r.FirstCount) / (r.Wall - r.FirstOut).Seconds()
 }
 
 func (r runResult) perSecond() float64    { return float64(r.Lines) / r.Wall.Seconds() }

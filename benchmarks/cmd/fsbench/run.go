@@ -54,7 +54,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.loadWait, "load-wait", 30*time.Minute, "give up waiting for a quiet machine after this long (and record it)")
 	fs.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: floor, collect, rsyslog, index, reduce")
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "longest one measured process may take")
-	fs.IntVar(&o.inflight, "inflight", 8, "flowship inputs.<kind>.max_inflight_batches (default 8, flowship's)")
+	fs.IntVar(&o.inflight, "inflight", 128, "flowship inputs.<kind>.max_inflight_batches: flowship's default 8 stalls for idle_flush whenever more than 8 batches (8000 lines) of one Felix window wait for their bucket to close")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -104,9 +104,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if o.work == "" {
-		if o.work, err = os.MkdirTemp("", "fsbench-"); err != nil {
-			return err
-		}
+		o.work, err = os.MkdirTemp("", "fsbench-")
+	} else {
+		err = os.MkdirAll(o.work, 0o755)
+	}
+	if err != nil {
+		return err
 	}
 	b := &bench{o: o, out: stdout, kafka: newBenchKafka(o.brokers), es: newBenchES(o.esURL, o.esUser, o.esPassword),
 		stamp: time.Now().UTC().Format("20060102t150405"), logs: filepath.Join(o.work, "logs")}
