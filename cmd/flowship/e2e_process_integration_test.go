@@ -3,7 +3,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,5 +105,57 @@ func (p *process) terminate(t *testing.T) {
 	}
 	if p.err != nil {
 		t.Fatalf("flowship index exited with %v after SIGTERM\n%s", p.err, lastLines(p.log, 30))
+	}
+}
+
+// stage is one in-process subcommand (collect or index) running with the
+// test's configuration and logging to its own file.
+type stage struct {
+	name, log string
+	stop      context.CancelFunc
+	done      chan struct{}
+	err       error // set before done closes
+}
+
+func (e *e2e) start(name string, cfg Config, run func(context.Context, Config, io.Writer) error) *stage {
+	e.t.Helper()
+	s := &stage{name: name, log: filepath.Join(e.dir, "logs", name+".log"), done: make(chan struct{})}
+	f, err := os.OpenFile(s.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	go func() {
+		defer f.Close()
+		s.err = run(ctx, cfg, f)
+		close(s.done)
+	}()
+	e.t.Cleanup(func() { s.shutdown(e.t) })
+	return s
+}
+
+// running fails t if the stage has ended on its own.
+func (s *stage) running(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.done:
+		t.Fatalf("%s ended on its own: %v\n%s", s.name, s.err, lastLines(s.log, 30))
+	default:
+	}
+}
+
+// shutdown stops the stage as SIGTERM would and fails t unless it returns
+// nil within a minute.
+func (s *stage) shutdown(t *testing.T) {
+	t.Helper()
+	s.stop()
+	select {
+	case <-s.done:
+	case <-time.After(time.Minute):
+		t.Fatalf("%s did not stop within a minute of its context ending\n%s", s.name, lastLines(s.log, 30))
+	}
+	if s.err != nil {
+		t.Errorf("%s returned %v\n%s", s.name, s.err, lastLines(s.log, 30))
 	}
 }
