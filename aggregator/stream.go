@@ -77,13 +77,16 @@ func (s *stream) consume(ctx context.Context, recs []pipeline.Record, ack pipeli
 			s.line(&recs[i], b)
 		}
 	}
-	s.lastIn = time.Now()
 	b.wm, b.hasWM = s.wm, s.hasWM
 	if s.hasPos {
 		pos := s.lastPos
 		b.lastPos = &pos
 	}
 	s.send(ctx)
+	// Quiet input is measured from here: while send waited for the next
+	// stage (backpressure) no input could arrive, and an idle flush then
+	// would split the bucket the following lines still belong to.
+	s.lastIn = time.Now()
 	s.a.count(s.kind, before, s.stats)
 	b.release(nil)
 }
