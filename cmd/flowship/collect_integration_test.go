@@ -39,11 +39,11 @@ func TestCollectKafkaSIGKILLExactlyOnce(t *testing.T) {
 	dir := workDir(t)
 	env := collectEnv(t, dir, brokers, filepath.Join(dir, "state", "bad-lines.jsonl"))
 
-	w := newFelixWriter(filepath.Join(dir, "flowlogs"), seed, 128<<10)
+	w := newFelixWriter(filepath.Join(dir, "flowlogs"), seed, 192<<10)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	written := make(chan error, 1)
-	go func() { written <- w.run(ctx, 16) }()
+	go func() { written <- w.run(ctx, 20) }()
 
 	c := startCollector(t, bin, dir, env, 0)
 	kills := 0

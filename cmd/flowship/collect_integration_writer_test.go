@@ -44,7 +44,12 @@ func newFelixWriter(dir string, seed uint64, maxSize int64) *felixWriter {
 	cfg := synth.DefaultConfig()
 	cfg.Seed = seed
 	cfg.Namespaces, cfg.Workloads, cfg.Nodes = 6, 40, 4
-	cfg.FlowsPerWindow = 250
+	// ~200KiB per burst: with 192KiB files a burst spans one or two
+	// files, so the open buckets hold fewer input batches than the
+	// tailer's max_inflight_batches (8). Beyond that the tailer stops
+	// reading until an idle flush closes the bucket being filled early,
+	// which splits it into parts (never loses or doubles a line).
+	cfg.FlowsPerWindow = 200
 	// Felix windows of 2m ± 10%: every burst lands in a 1m bucket of its
 	// own, so no bucket is still filling when an idle flush closes it.
 	cfg.Window = 2 * time.Minute
