@@ -16,7 +16,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 )
 
-// TestElasticsearchOutage (slow, ~2.5 min): collect and index run while
+// TestElasticsearchOutage (slow, ~2 min): collect and index run while
 // Felix keeps writing; the test's own Elasticsearch node is stopped for 60s
 // and started again (a real restart, data kept). Neither stage may end;
 // the collector keeps producing to Kafka meanwhile, the indexer logs the
@@ -24,8 +24,6 @@ import (
 // documents the offline aggregator makes of the same files.
 func TestElasticsearchOutage(t *testing.T) {
 	t.Parallel()
-	esNodeMu.Lock()
-	t.Cleanup(esNodeMu.Unlock) // registered first, so it runs after the node is down
 	node := startESNode(t, "")
 	e := newE2E(t, node.ES, nil)
 	seed := e2eSeed(t)
@@ -78,7 +76,7 @@ func TestElasticsearchOutage(t *testing.T) {
 	}
 }
 
-// TestBulkRejections429 (slow, ~1 min): the test's own Elasticsearch node
+// TestBulkRejections429 (~40s): the test's own Elasticsearch node
 // runs with a write thread pool of one thread and a queue of one request,
 // and the indexer sends small bulks from 8 workers, so Elasticsearch really
 // answers 429 (es_rejected_execution_exception). The test fails unless
@@ -86,8 +84,6 @@ func TestElasticsearchOutage(t *testing.T) {
 // "retried"}), and then nothing may be lost or duplicated.
 func TestBulkRejections429(t *testing.T) {
 	t.Parallel()
-	esNodeMu.Lock()
-	t.Cleanup(esNodeMu.Unlock)
 	node := startESNode(t, "1")
 	listen := "127.0.0.1:" + freePort(t)
 	e := newE2E(t, node.ES, map[string]string{"IT_ES_WORKERS": "8", "IT_BULK_ACTIONS": "50", "IT_CONSUMER_BATCH": "100", "IT_TELEMETRY_LISTEN": listen})

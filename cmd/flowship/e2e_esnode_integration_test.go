@@ -8,19 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/flowship/flowship/pipeline/pipelinetest/testenv"
 )
-
-// esNodeMu keeps the tests that run their own Elasticsearch node from
-// running at the same time: two more JVMs on a small machine would make
-// their timings meaningless.
-var esNodeMu sync.Mutex
 
 // esNode is an Elasticsearch node of one test's own, started with the
 // repository's services.sh (same version, distribution and credentials as
@@ -62,8 +57,11 @@ func startESNode(t *testing.T, writeQueue string) *esNode {
 	if shared.Username == "" {
 		security = "off"
 	}
+	// Version, cache, Java and OS user stay as the shared node's.
+	mine := []string{"FLOWSHIP_STATE_DIR=", "FLOWSHIP_ES_PORT=", "FLOWSHIP_ES_HEAP=", "FLOWSHIP_ES_SECURITY=",
+		"FLOWSHIP_ES_USER=", "FLOWSHIP_ES_PASSWORD=", "FLOWSHIP_ES_WRITE_QUEUE="}
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "FLOWSHIP_ES_") && !strings.HasPrefix(kv, "FLOWSHIP_STATE_DIR=") {
+		if !slices.ContainsFunc(mine, func(p string) bool { return strings.HasPrefix(kv, p) }) {
 			n.env = append(n.env, kv)
 		}
 	}

@@ -7,9 +7,12 @@ package main
 // with what the offline aggregator makes of the same input. No test name
 // contains "Kafka": make test runs them once, against the main Kafka.
 //
-// Slow ones (each runs an Elasticsearch node of its own, one at a time):
-// TestElasticsearchOutage (~2.5 min: a 60 s outage plus a restart) and
-// TestBulkRejections429 (~1 min). The others run in parallel with them.
+// All run in parallel (go test's -parallel bounds how many at once); the
+// whole set takes about 3 minutes. Slow: TestIndexerSIGKILL (~3 min: after
+// each SIGKILL the group waits out the dead member's 30s session) and
+// TestElasticsearchOutage (~2 min: a 60s outage plus a restart). The
+// outage and 429 tests each start an Elasticsearch node of their own with
+// deploy/local/services.sh, so the shared node is never stopped.
 
 import (
 	"context"
