@@ -52,8 +52,15 @@ type Config struct {
 	// the files are read to their end. Default 500ms.
 	Linger time.Duration `yaml:"linger"`
 	// MaxInflightBatches bounds the batches handed on and not yet
-	// acknowledged; reading stops while it is reached. Memory is bounded
-	// by about (MaxInflightBatches+1) × BatchBytes. Default 8.
+	// acknowledged; reading stops while it is reached. The tailer keeps
+	// no line of a batch once the next stage's Consume has returned, and
+	// the aggregator keeps none either (it merges and copies what it
+	// needs), so in the collector an unacknowledged batch costs about 200
+	// bytes of bookkeeping; line memory is bounded by BatchBytes and the
+	// blocking Consume. The aggregator acknowledges input only when its
+	// bucket is delivered, so this must cover every batch of one window
+	// plus allowed_lateness, or reading waits for an idle flush and
+	// buckets are split. Default 8192.
 	MaxInflightBatches int `yaml:"max_inflight_batches"`
 	// PositionsFile is where acknowledged offsets (and the aggregator's
 	// state) are kept. Default /var/log/calico/flowship/<kind>.positions.json.
@@ -96,7 +103,7 @@ func DefaultConfig() Config {
 		BatchLines:         1000,
 		BatchBytes:         1 << 20,
 		Linger:             500 * time.Millisecond,
-		MaxInflightBatches: 8,
+		MaxInflightBatches: 8192,
 		PositionsInterval:  time.Second,
 		PollInterval:       250 * time.Millisecond,
 		MaxOpenFiles:       32,

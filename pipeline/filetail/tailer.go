@@ -298,14 +298,15 @@ func (t *Tailer) send(ctx context.Context) error {
 	// Counted per batch, not per line, to keep the read path cheap.
 	t.m.lines.Add(ctx, int64(len(b.recs)), t.m.kindAttr)
 	t.m.bytes.Add(ctx, int64(b.bytes+len(b.recs)), t.m.kindAttr)
-	path := b.file.path
+	// The ack outlives the batch: it must not hold the batch's lines.
+	path, first := b.file.path, b.recs[0].Offset
 	ack := pipeline.Once(func(err error) {
 		resolve(err)
 		<-t.slots
 		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 			t.m.ackErrors.Add(context.Background(), 1, t.m.kindAttr)
 			t.log.Error("batch not delivered; its file's position stays before it until restart",
-				"file", path, "offset", b.recs[0].Offset, "err", err)
+				"file", path, "offset", first, "err", err)
 		}
 	})
 	if err := t.next.Consume(ctx, pipeline.Batch{Records: b.recs, Ack: ack}); err != nil {
