@@ -2,6 +2,7 @@ package elasticsearch
 
 import (
 	"fmt"
+	"net/http"
 
 	goes "github.com/elastic/go-elasticsearch/v8"
 )
@@ -11,23 +12,38 @@ import (
 // sink: setup (templates, ILM) and managed retention. Unlike the sink's
 // own client it keeps the transport's retries on.
 func NewClient(cfg Config) (*goes.Client, error) {
+	c, _, _, err := newClient(cfg, false)
+	return c, err
+}
+
+// newClient builds a client from cfg. withoutRetry turns the transport's
+// retries off (the sink retries per item itself) and compresses request
+// bodies when cfg.Compress. It also returns the HTTP transport and the
+// API key in use, which the sink needs for its own bookkeeping.
+func newClient(cfg Config, withoutRetry bool) (*goes.Client, *http.Transport, string, error) {
 	password, apiKey, err := cfg.secrets()
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
 	tr, err := httpTransport(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
-	client, err := goes.NewClient(goes.Config{
+	gc := goes.Config{
 		Addresses: cfg.URLs,
 		Username:  cfg.Username,
 		Password:  password,
 		APIKey:    apiKey,
 		Transport: tr,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("elasticsearch: creating client for %v: %w", cfg.URLs, err)
 	}
-	return client, nil
+	if withoutRetry {
+		gc.DisableRetry = true // the sink retries per item, with its own backoff and logs
+		gc.CompressRequestBody = cfg.Compress
+		gc.PoolCompressor = true
+	}
+	client, err := goes.NewClient(gc)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("elasticsearch: creating client for %v: %w", cfg.URLs, err)
+	}
+	return client, tr, apiKey, nil
 }

@@ -51,26 +51,9 @@ func New(cfg Config, tel pipeline.Telemetry, deadLetter pipeline.Consumer) (*Sin
 		return nil, errors.New("elasticsearch: a dead-letter consumer is required; wire the dead-letter topic writer")
 	}
 	tel = withDefaults(tel)
-	password, apiKey, err := cfg.secrets()
+	client, tr, apiKey, err := newClient(cfg, true)
 	if err != nil {
 		return nil, err
-	}
-	tr, err := httpTransport(cfg)
-	if err != nil {
-		return nil, err
-	}
-	client, err := goes.NewClient(goes.Config{
-		Addresses:           cfg.URLs,
-		Username:            cfg.Username,
-		Password:            password,
-		APIKey:              apiKey,
-		Transport:           tr,
-		DisableRetry:        true, // the sink retries per item, with its own backoff and logs
-		CompressRequestBody: cfg.Compress,
-		PoolCompressor:      true,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("elasticsearch: creating client for %v: %w", cfg.URLs, err)
 	}
 	m, err := newMetrics(tel)
 	if err != nil {
