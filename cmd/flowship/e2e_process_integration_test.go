@@ -115,6 +115,7 @@ type stage struct {
 	stop      context.CancelFunc
 	done      chan struct{}
 	err       error // set before done closes
+	checked   bool  // shutdown has reported err
 }
 
 func (e *e2e) start(name string, cfg Config, run func(context.Context, Config, io.Writer) error) *stage {
@@ -155,6 +156,10 @@ func (s *stage) shutdown(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatalf("%s did not stop within a minute of its context ending\n%s", s.name, lastLines(s.log, 30))
 	}
+	if s.checked {
+		return
+	}
+	s.checked = true
 	if s.err != nil {
 		t.Errorf("%s returned %v\n%s", s.name, s.err, lastLines(s.log, 30))
 	}
