@@ -103,7 +103,13 @@ func barPlot(title string, names []string, value func(string) float64) (*plot.Pl
 		p.Add(bars)
 	}
 	p.NominalX(names...)
+	headroom(p)
 	return p, nil
+}
+
+// headroom leaves a tenth of the height above the tallest bar.
+func headroom(p *plot.Plot) {
+	p.Y.Max *= 1.1
 }
 
 // storePlot groups the store size (MiB) by level, one bar per window.
@@ -148,5 +154,6 @@ func storePlot(rows []reductionRow) (*plot.Plot, error) {
 		names[i] = fmt.Sprint(l)
 	}
 	p.NominalX(names...)
+	headroom(p)
 	return p, nil
 }

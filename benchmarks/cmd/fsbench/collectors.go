@@ -44,7 +44,9 @@ func (b *bench) runFloor(ctx context.Context, r int) (runResult, error) {
 }
 
 func (b *bench) runDir(name string, r int) string {
+	// A run starts from nothing: no positions, no state of an earlier run.
 	dir := filepath.Join(b.o.work, fmt.Sprintf("%s-%d", name, r+1))
+	_ = os.RemoveAll(dir)
 	_ = os.MkdirAll(dir, 0o755)
 	return dir
 }
@@ -159,7 +161,7 @@ func (b *bench) writeConfig(dir string, t kafka.Topics, group string) (string, s
 			filepath.Join(b.logs, k.rel, k.base+".log"), filepath.Join(b.logs, k.rel, k.base+"-*.log"),
 			filepath.Join(dir, "positions", k.kind+".json"), b.o.inflight)
 	}
-	cfg := fmt.Sprintf(configTemplate, addr, in.String(), quoteList(b.o.brokers), t.Flows, t.L7, t.DNS, t.DeadLetter,
+	cfg := fmt.Sprintf(configTemplate, addr, in.String(), b.o.compression, quoteList(b.o.brokers), t.Flows, t.L7, t.DNS, t.DeadLetter,
 		filepath.Join(dir, "kafka-dead-letter.jsonl"), group, quoteList([]string{b.o.esURL}), b.o.esUser, pw)
 	path := filepath.Join(dir, "flowship.yaml")
 	return path, addr, os.WriteFile(path, []byte(cfg), 0o644)
@@ -179,6 +181,7 @@ inputs:
 %saggregation:
   idle_flush: 500ms
 kafka:
+  compression: %s
   brokers: %s
   topics: {flows: %q, l7: %q, dns: %q, dead_letter: %q}
   dead_letter_log: %q

@@ -41,6 +41,7 @@ func (r *report) writeSetup(w *strings.Builder) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "- Command: `%s`\n", r.Command)
+	fmt.Fprintf(w, "- Settings: %s\n", r.Settings)
 	fmt.Fprintf(w, "- Workload: `%s`\n", r.GenCommand)
 	var parts []string
 	for _, f := range r.Workload {

@@ -75,6 +75,7 @@ type report struct {
 	Finished        time.Time              `json:"finished"`
 	Command         string                 `json:"command"`
 	GenCommand      string                 `json:"gen_command"`
+	Settings        string                 `json:"settings"`
 	Smoke           bool                   `json:"smoke"`
 	Machine         machine                `json:"machine"`
 	Workload        []fileStat             `json:"workload"`

@@ -34,6 +34,7 @@ type options struct {
 	kafkaVersion string
 	timeout      time.Duration
 	inflight     int
+	compression  string
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -54,7 +55,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.loadWait, "load-wait", 30*time.Minute, "give up waiting for a quiet machine after this long (and record it)")
 	fs.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: floor, collect, rsyslog, index, reduce")
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "longest one measured process may take")
-	fs.IntVar(&o.inflight, "inflight", 128, "flowship inputs.<kind>.max_inflight_batches: flowship's default 8 stalls for idle_flush whenever more than 8 batches (8000 lines) of one Felix window wait for their bucket to close")
+	fs.IntVar(&o.inflight, "inflight", 256, "flowship inputs.<kind>.max_inflight_batches: flowship's default 8 stalls for idle_flush whenever more than 8 batches (8000 lines) of one Felix window wait for their bucket to close")
+	fs.StringVar(&o.compression, "compression", "zstd", "flowship kafka.compression (flowship's default zstd; rsyslog's omkafka uses zstd too)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -116,6 +118,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	b.report.Started = time.Now().UTC()
 	b.report.Command = o.command
 	b.report.Smoke = o.smoke
+	b.report.Settings = fmt.Sprintf("flowship: flowship's defaults except inputs.*.max_inflight_batches %d (default 8), inputs.*.linger 100ms, "+
+		"aggregation.idle_flush 500ms (so the last bucket does not wait 30s), kafka.compression %s; "+
+		"topics of 6 partitions, replication 1; rsyslog: benchmarks/rsyslog/rsyslog.conf (zstd, acks=all)", o.inflight, o.compression)
 	b.logf("fsbench: working in %s", o.work)
 	if err := b.describe(ctx); err != nil {
 		return err

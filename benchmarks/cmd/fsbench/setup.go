@@ -133,6 +133,9 @@ func (b *bench) generate(ctx context.Context) error {
 	args := []string{"gen", "--out", b.logs, "--windows", strconv.Itoa(b.o.windows),
 		"--flows-per-window", strconv.Itoa(perWindow), "--workloads", "200", "--namespaces", "20",
 		"--deny-ratio", "0.1", "--start", start.Format(time.RFC3339), "--rotate-size", "64GiB"}
+	if err := os.RemoveAll(b.logs); err != nil {
+		return err
+	}
 	b.report.GenCommand = "flowship " + strings.Join(args, " ")
 	b.logf("generating: %s", b.report.GenCommand)
 	if _, err := runProc(ctx, b.o.flowship, args, filepath.Join(b.o.work, "gen.log"), b.o.timeout); err != nil {
