@@ -18,6 +18,9 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 
 // expandEnv replaces ${NAME} and ${NAME:-default}. A reference to an unset
 // variable without a default is an error naming the variable and line.
+// Expansion is textual: a key whose value expands to nothing reads as YAML
+// null and keeps its default; quote the reference ("${NAME:-}") for an
+// empty string.
 func expandEnv(src []byte, lookup func(string) (string, bool)) ([]byte, error) {
 	var errs []error
 	lines := bytes.Split(src, []byte("\n"))

@@ -134,7 +134,7 @@ func managedRetention(ctx context.Context, cfg retention.Config, client esClient
 			st, err = retention.DetectILM(ctx, client)
 			return err
 		}, func(attempt int, err error) {
-			if attempt == 1 || attempt%10 == 0 {
+			if ctx.Err() == nil && (attempt == 1 || attempt%10 == 0) {
 				tel.Logger.Warn("cannot tell whether Elasticsearch has ILM yet; retrying", "err", err)
 			}
 		})

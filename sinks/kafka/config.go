@@ -157,26 +157,36 @@ type ReaderConfig struct {
 	// StartOffset applies to partitions without a committed offset: first or last. Default first.
 	StartOffset string `yaml:"start_offset"`
 	// DrainTimeout is how long, at a rebalance or shutdown, in-flight batches
-	// may still settle before the final commit. Keep it well under the
-	// group's rebalance timeout (30s). Default 10s.
+	// may still settle before the final commit. Keep it well under
+	// rebalance_timeout. Default 10s.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// SessionTimeout is how long the group coordinator waits for a member's
+	// heartbeat before it gives the member's partitions to others: the time
+	// a crashed indexer's partitions stay unread. Default 10s (the
+	// broker's group.min.session.timeout.ms, 6s by default, is the floor).
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// RebalanceTimeout is how long members have to rejoin during a
+	// rebalance (and so to drain and commit). Default 30s.
+	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
 }
 
 // DefaultReaderConfig returns the reader defaults; only Brokers must be added.
 func DefaultReaderConfig() ReaderConfig {
 	return ReaderConfig{
-		Connection:     defaultConnection(),
-		GroupID:        "flowship-indexer",
-		Topics:         DefaultTopics().Kinds(),
-		MinBytes:       1,
-		MaxBytes:       10 << 20,
-		MaxWait:        500 * time.Millisecond,
-		BatchSize:      1000,
-		BatchBytes:     5 << 20,
-		Linger:         time.Second,
-		CommitInterval: 5 * time.Second,
-		StartOffset:    StartFirst,
-		DrainTimeout:   10 * time.Second,
+		Connection:       defaultConnection(),
+		GroupID:          "flowship-indexer",
+		Topics:           DefaultTopics().Kinds(),
+		MinBytes:         1,
+		MaxBytes:         10 << 20,
+		MaxWait:          500 * time.Millisecond,
+		BatchSize:        1000,
+		BatchBytes:       5 << 20,
+		Linger:           time.Second,
+		CommitInterval:   5 * time.Second,
+		StartOffset:      StartFirst,
+		DrainTimeout:     10 * time.Second,
+		SessionTimeout:   10 * time.Second,
+		RebalanceTimeout: 30 * time.Second,
 	}
 }
 
@@ -216,6 +226,10 @@ func (c ReaderConfig) Validate() error {
 		return fmt.Errorf("%sstart_offset: %q is not supported; use first or last", p, c.StartOffset)
 	case c.DrainTimeout < 0:
 		return fmt.Errorf("%sdrain_timeout: must not be negative", p)
+	case c.SessionTimeout < time.Second:
+		return fmt.Errorf("%ssession_timeout: %s is too short; use at least the broker's group.min.session.timeout.ms (6s by default)", p, c.SessionTimeout)
+	case c.RebalanceTimeout <= c.DrainTimeout:
+		return fmt.Errorf("%srebalance_timeout: %s must exceed drain_timeout (%s), or a rebalance ends before batches settle", p, c.RebalanceTimeout, c.DrainTimeout)
 	}
 	return nil
 }

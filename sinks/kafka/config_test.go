@@ -86,6 +86,8 @@ func TestReaderConfigValidate(t *testing.T) {
 		{"zero commit interval", func(c *ReaderConfig) { c.CommitInterval = 0 }, "kafka.commit_interval"},
 		{"bad start offset", func(c *ReaderConfig) { c.StartOffset = "earliest" }, "kafka.start_offset"},
 		{"negative drain", func(c *ReaderConfig) { c.DrainTimeout = -1 }, "kafka.drain_timeout"},
+		{"tiny session timeout", func(c *ReaderConfig) { c.SessionTimeout = 100 * time.Millisecond }, "kafka.session_timeout"},
+		{"rebalance shorter than drain", func(c *ReaderConfig) { c.RebalanceTimeout = c.DrainTimeout }, "kafka.rebalance_timeout"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -95,6 +95,8 @@ func (r *Reader) Run(ctx context.Context) error {
 		Topics:                r.cfg.Topics,
 		StartOffset:           start,
 		WatchPartitionChanges: true,
+		SessionTimeout:        r.cfg.SessionTimeout,
+		RebalanceTimeout:      r.cfg.RebalanceTimeout,
 		Timeout:               r.cfg.DialTimeout,
 		Logger:                kafkaGoLogger(r.log),
 		ErrorLogger:           kafkaGoLogger(r.log),
