@@ -152,6 +152,12 @@ func (b *bench) write() error {
 	if err := os.WriteFile(base+".md", []byte(md), 0o644); err != nil {
 		return err
 	}
+	if !b.o.smoke {
+		// LATEST.md is what the README links to; it sits next to the PNG.
+		if err := os.WriteFile(filepath.Join(b.o.results, "LATEST.md"), []byte(md), 0o644); err != nil {
+			return err
+		}
+	}
 	b.logf("results: %s.md, %s.png, %s.json", base, base, base)
 	fmt.Fprint(b.out, "\n"+md)
 	return nil
