@@ -1,4 +1,7 @@
-//go:build integration
+//go:build integration && record
+
+// Recording tools, not tests: they re-record the real server's answers that
+// the unit tests replay. Run with: go test -tags "integration record" -run Record ... -args -record|-update
 
 package retention
 

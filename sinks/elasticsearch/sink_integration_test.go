@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -211,101 +210,5 @@ func TestIntegrationWrongPasswordWaitsAndSaysWhy(t *testing.T) {
 	h.stop()
 	if err := a.wait(t); err == nil {
 		t.Error("unsettled batch acked nil at shutdown")
-	}
-}
-
-// TestIntegrationFloodSurvivesItemRejections needs an Elasticsearch started
-// with a tiny write queue (FLOWSHIP_ES_WRITE_QUEUE=1 bash
-// deploy/local/services.sh up es, or a second instance on another
-// FLOWSHIP_ES_PORT): concurrent bulks then get item-level 429s inside HTTP
-// 200, and every document must still arrive exactly once.
-func TestIntegrationFloodSurvivesItemRejections(t *testing.T) {
-	if os.Getenv("FLOWSHIP_ES_WRITE_QUEUE") == "" {
-		t.Skip("FLOWSHIP_ES_WRITE_QUEUE is not set: needs an Elasticsearch with a tiny write queue")
-	}
-	es := testenv.Elasticsearch(t)
-	tel, reader := meterReader()
-	cfg := DefaultConfig()
-	cfg.URLs, cfg.Username = []string{es.URL}, es.Username
-	cfg.PasswordEnv = "FLOWSHIP_ES_PASSWORD"
-	cfg.Naming.Cluster = testenv.UniqueName(t, "flood")
-	cfg.Workers, cfg.BulkActions, cfg.FlushInterval = 8, 100, 5*time.Millisecond
-	cfg.Retry = RetryConfig{Initial: 20 * time.Millisecond, Max: 500 * time.Millisecond}
-	t.Setenv("FLOWSHIP_ES_PASSWORD", es.Password)
-	t.Cleanup(func() { esDo(t, es, http.MethodDelete, "/"+cfg.Naming.Pattern(pipeline.KindFlow), "") })
-	// Several shards spread the writes so that the single write thread is the bottleneck.
-	esDo(t, es, http.MethodPut, "/_index_template/"+cfg.Naming.Cluster, `{"index_patterns":["`+
-		cfg.Naming.Pattern(pipeline.KindFlow)+`"],"priority":500,"template":{"settings":{"number_of_shards":4,"number_of_replicas":0}}}`)
-	t.Cleanup(func() { esDo(t, es, http.MethodDelete, "/_index_template/"+cfg.Naming.Cluster, "") })
-	dlq := &pipelinetest.Sink{}
-	s, err := New(cfg, tel, dlq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- s.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-
-	const producers, perProducer, batch = 4, 5000, 100
-	var wg sync.WaitGroup
-	for p := range producers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sendAll(t, s, docs(fmt.Sprintf("flood%d", p), perProducer), batch)
-		}()
-	}
-	wg.Wait()
-	const total = producers * perProducer
-	if got := countDocs(t, es, cfg.Naming.Pattern(pipeline.KindFlow)); got != total {
-		t.Fatalf("%d documents indexed, want %d", got, total)
-	}
-	retried := counter(t, reader, "flowship_es_items_total", "retried")
-	t.Logf("items retried after rejections: %d", retried)
-	if retried == 0 {
-		t.Error("no document was rejected: the write queue is not small enough to test anything")
-	}
-	if n := len(dlq.Records()); n != 0 {
-		t.Errorf("%d documents dead-lettered", n)
-	}
-}
-
-// TestRecordItem429 records a real response with item-level 429s for the
-// classification tests (-update, needs FLOWSHIP_ES_WRITE_QUEUE).
-func TestRecordItem429(t *testing.T) {
-	if !*update || os.Getenv("FLOWSHIP_ES_WRITE_QUEUE") == "" {
-		t.Skip("recording only with -update against an Elasticsearch with a tiny write queue")
-	}
-	es := testenv.Elasticsearch(t)
-	index := testenv.UniqueName(t, "flowship-rec429")
-	esDo(t, es, http.MethodPut, "/"+index, `{"settings":{"number_of_shards":4,"number_of_replicas":0}}`)
-	t.Cleanup(func() { esDo(t, es, http.MethodDelete, "/"+index, "") })
-	var body strings.Builder
-	for i := range 200 {
-		fmt.Fprintf(&body, `{"create":{"_index":%q,"_id":"%d"}}`+"\n"+`{"n":%d}`+"\n", index, i, i)
-	}
-	filter := "/_bulk?filter_path=" + strings.Join(filterPath, ",")
-	var (
-		mu    sync.Mutex
-		saved bool
-		wg    sync.WaitGroup
-	)
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			st, b := esDo(t, es, http.MethodPost, filter, body.String())
-			mu.Lock()
-			defer mu.Unlock()
-			if st == 200 && !saved && strings.Contains(string(b), `"status":429`) && strings.Contains(string(b), `"status":201`) {
-				saved = true
-				os.WriteFile(filepath.Join("testdata", "responses", "item_429_filtered.json"), append(b, '\n'), 0o644)
-			}
-		}()
-	}
-	wg.Wait()
-	if !saved {
-		t.Fatal("no response mixed 201 and 429 items; try again or a smaller queue")
 	}
 }
