@@ -90,6 +90,14 @@ st=("${PIPESTATUS[@]}")
 if ((services_ok)); then
 	gotest "integration-kafka-$KAFKA_MAIN" -race -count=1 -tags integration ./...
 
+	# The benchmark harness is its own module: its unit tests, then a short smoke run of the whole
+	# harness against the running services (no numbers are recorded; benchmarks are not timed tests).
+	step "benchmarks: unit tests and a smoke run of the harness"
+	(cd benchmarks && go vet ./... && go test -json -count=1 ./...) 2>&1 | tee "$LOGS/test-benchmarks.json" | "$SUMMARY" -label benchmarks -totals "$TOTALS"
+	st=("${PIPESTATUS[@]}")
+	((st[0] == 0 && st[2] == 0)) || fail "benchmarks tests"
+	bash benchmarks/run.sh --smoke || fail "benchmarks smoke run"
+
 	step "switching Kafka to $KAFKA_COMPAT"
 	if "${SERVICES[@]}" down kafka && FLOWSHIP_KAFKA_VERSION=$KAFKA_COMPAT "${SERVICES[@]}" up kafka && use_services_env; then
 		gotest "integration-kafka-$KAFKA_COMPAT" -race -count=1 -tags integration -run Kafka ./...
