@@ -36,6 +36,8 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&cfg.FlowsPerWindow, "flows-per-window", cfg.FlowsPerWindow, "connections per window (level-0 flow lines)")
 	fs.BoolVar(&cfg.Jitter, "jitter", false, "vary window lengths by ±10% as Felix does")
 	fs.BoolVar(&cfg.SplitChunks, "split-chunks", false, "write 64KiB chunks like Felix, so rotation can cut a line")
+	fs.BoolVar(&cfg.IncludeLabels, "labels", cfg.IncludeLabels, "fill source_labels and dest_labels (the operator's flowLogsFileIncludeLabels); false writes null, Felix's own default")
+	fs.BoolVar(&cfg.IncludePolicies, "policies", cfg.IncludePolicies, "fill the policy traces (the operator's flowLogsFileIncludePolicies); false writes null, Felix's own default")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

@@ -111,3 +111,34 @@ func TestGenStopsOnCancel(t *testing.T) {
 		t.Fatalf("summary %q", errb.String())
 	}
 }
+
+func TestGenLabelsAndPoliciesFlags(t *testing.T) {
+	tests := []struct {
+		name                  string
+		args                  []string
+		wantLabels, wantTrace bool
+	}{
+		{"defaults fill both", nil, true, true},
+		{"labels off", []string{"--labels=false"}, false, true},
+		{"both off, Felix's own defaults", []string{"--labels=false", "--policies=false"}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			args := append([]string{"--kind", "flows", "--lines", "50"}, tt.args...)
+			if err := runGen(context.Background(), args, &out, &errb); err != nil {
+				t.Fatal(err)
+			}
+			s := out.String()
+			if got := strings.Contains(s, `"source_labels":{"labels":`); got != tt.wantLabels {
+				t.Errorf("labels filled = %v, want %v", got, tt.wantLabels)
+			}
+			if got := strings.Contains(s, `"policies":{"all_policies":`); got != tt.wantTrace {
+				t.Errorf("policies filled = %v, want %v", got, tt.wantTrace)
+			}
+			if !tt.wantTrace && !strings.Contains(s, `"policies":null`) {
+				t.Error(`policies off but no "policies":null`)
+			}
+		})
+	}
+}
