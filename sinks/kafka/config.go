@@ -16,6 +16,14 @@ type Config struct {
 	Topics Topics `yaml:"topics"`
 	// Compression codec: none, gzip, snappy, lz4 or zstd. Default zstd.
 	Compression string `yaml:"compression"`
+	// CompressionLevel trades CPU for size with zstd and gzip: fastest,
+	// default, better or best (ignored by snappy, lz4 and none). Default
+	// default: on record sets of 500 flow documents zstd fastest saves
+	// only 1-2% of the compression CPU (2.35 against 2.40 µs a document)
+	// for 9% more bytes, while better costs twice the CPU for 13% fewer
+	// bytes (BenchmarkZstdRecordSet). It applies to the whole process
+	// (kafka-go keeps one codec per algorithm).
+	CompressionLevel string `yaml:"compression_level"`
 	// BatchSize is the most messages in one produce batch per partition. Default 1000.
 	BatchSize int `yaml:"batch_size"`
 	// BatchBytes bounds one produce batch per partition, uncompressed. Default 1MiB;
@@ -71,6 +79,7 @@ func DefaultConfig() Config {
 		Connection:         defaultConnection(),
 		Topics:             DefaultTopics(),
 		Compression:        "zstd",
+		CompressionLevel:   LevelDefault,
 		BatchSize:          1000,
 		BatchBytes:         1 << 20,
 		Linger:             10 * time.Millisecond,
@@ -103,6 +112,9 @@ func (c Config) Validate() error {
 	}
 	if _, ok := codecs[c.Compression]; !ok {
 		return fmt.Errorf("%scompression: %q is not supported; use none, gzip, snappy, lz4 or zstd", p, c.Compression)
+	}
+	if err := validCompressionLevel(p, c.CompressionLevel); err != nil {
+		return err
 	}
 	switch {
 	case c.BatchSize < 1:

@@ -182,3 +182,33 @@ func TestConnectionBuildsSecrets(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigCompressionLevel(t *testing.T) {
+	tests := []struct {
+		name, codec, level string
+		valid              bool
+	}{
+		{"zstd fastest", "zstd", LevelFastest, true},
+		{"zstd default", "zstd", LevelDefault, true},
+		{"gzip better", "gzip", LevelBetter, true},
+		{"gzip best", "gzip", LevelBest, true},
+		{"lz4 ignores the level", "lz4", LevelBest, true},
+		{"empty", "zstd", "", false},
+		{"a number", "zstd", "3", false},
+		{"unknown name", "gzip", "max", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			c.Brokers = []string{"10.0.0.1:9092"}
+			c.Compression, c.CompressionLevel = tc.codec, tc.level
+			err := c.Validate()
+			if tc.valid != (err == nil) {
+				t.Fatalf("Validate() = %v, want valid %v", err, tc.valid)
+			}
+			if err != nil && !strings.Contains(err.Error(), "kafka.compression_level:") {
+				t.Errorf("error %q does not name kafka.compression_level", err)
+			}
+		})
+	}
+}

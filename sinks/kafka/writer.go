@@ -104,6 +104,7 @@ func newWriter(cfg Config, tel pipeline.Telemetry, stage string) (*Writer, error
 	for _, k := range pipeline.Kinds {
 		w.kinds[cfg.Topics.For(k)] = string(k)
 	}
+	installCodecLevel(cfg.Compression, cfg.CompressionLevel)
 	w.kw = w.kafkaWriter(d.addr, rt, cfg.Linger)
 	w.kw.Async = true
 	w.kw.Completion = w.completion

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+	"github.com/segmentio/kafka-go/compress"
+
 	"github.com/flowship/flowship/pipeline"
 )
 
@@ -273,5 +276,61 @@ func TestWriterEmptyBatchAckedAtOnce(t *testing.T) {
 	}
 	if calls != 1 {
 		t.Fatalf("ack calls = %d, want 1", calls)
+	}
+}
+
+func TestWriterCompressionLevelsRoundTrip(t *testing.T) {
+	checkLeaks(t)
+	t.Cleanup(func() { installCodecLevel("zstd", DefaultConfig().CompressionLevel) })
+	c := newCluster(t, 2)
+	n := 0
+	for _, codec := range []string{"zstd", "gzip", "lz4"} {
+		for _, level := range []string{LevelFastest, LevelDefault, LevelBetter, LevelBest} {
+			t.Run(codec+"/"+level, func(t *testing.T) {
+				cfg := testConfig(t, c.ListenAddrs())
+				cfg.Compression, cfg.CompressionLevel = codec, level
+				w, err := NewWriter(cfg, pipeline.NopTelemetry())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if z, ok := compress.Codecs[compress.Zstd].(*zstdCodec); codec == "zstd" &&
+					(!ok || z.level != zstd.EncoderLevelFromZstd(codecLevels[level].zstd)) {
+					t.Fatalf("zstd codec in kafka-go's table = %#v, want flowship's at %s", compress.Codecs[compress.Zstd], level)
+				}
+				stop := runWriter(t, w)
+				acks := newAckLog()
+				want := map[string]string{}
+				recs := make([]pipeline.Record, 50)
+				for i := range recs {
+					n++
+					v := fmt.Sprintf(`{"source_namespace":"shop","dest_name_aggr":"cart-api-*","bytes_in":%d}`, n)
+					recs[i] = doc(pipeline.KindFlow, fmt.Sprintf("k%d", i%5), n, v)
+					want[recs[i].ID] = v
+				}
+				if err := w.Consume(context.Background(), acks.batch(0, recs)); err != nil {
+					t.Fatal(err)
+				}
+				acks.wait(t, 1, 10*time.Second)
+				stop()
+				if got := acks.get(0); len(got) != 1 || got[0] != nil {
+					t.Fatalf("acks = %v, want one nil", got)
+				}
+				for _, r := range readAll(t, c.ListenAddrs(), n, 5*time.Second, DefaultTopicFlows) {
+					rec, err := FromMessage(toKafkaGo(r))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if v, ok := want[rec.ID]; ok {
+						if string(rec.Value) != v {
+							t.Errorf("%s: value %s, want %s", rec.ID, rec.Value, v)
+						}
+						delete(want, rec.ID)
+					}
+				}
+				if len(want) != 0 {
+					t.Errorf("%d of 50 records not read back", len(want))
+				}
+			})
+		}
 	}
 }

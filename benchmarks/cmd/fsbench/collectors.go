@@ -161,7 +161,11 @@ func (b *bench) writeConfig(dir string, t kafka.Topics, group string) (string, s
 			filepath.Join(b.logs, k.rel, k.base+".log"), filepath.Join(b.logs, k.rel, k.base+"-*.log"),
 			filepath.Join(dir, "positions", k.kind+".json"), b.o.inflight)
 	}
-	cfg := fmt.Sprintf(configTemplate, addr, in.String(), b.o.compression, quoteList(b.o.brokers), t.Flows, t.L7, t.DNS, t.DeadLetter,
+	compression := b.o.compression
+	if b.o.compressionLevel != "" {
+		compression += "\n  compression_level: " + b.o.compressionLevel
+	}
+	cfg := fmt.Sprintf(configTemplate, addr, in.String(), compression, quoteList(b.o.brokers), t.Flows, t.L7, t.DNS, t.DeadLetter,
 		filepath.Join(dir, "kafka-dead-letter.jsonl"), group, quoteList([]string{b.o.esURL}), b.o.esUser, pw)
 	path := filepath.Join(dir, "flowship.yaml")
 	return path, addr, os.WriteFile(path, []byte(cfg), 0o644)

@@ -14,27 +14,28 @@ import (
 
 // options are the flags of `fsbench run`.
 type options struct {
-	flowship     string
-	rsyslogd     string
-	rsyslogConf  string
-	work         string
-	results      string
-	command      string
-	lines        int
-	windows      int
-	runs         int
-	smoke        bool
-	maxLoad      float64
-	loadWait     time.Duration
-	skip         string
-	brokers      []string
-	esURL        string
-	esUser       string
-	esPassword   string
-	kafkaVersion string
-	timeout      time.Duration
-	inflight     int
-	compression  string
+	flowship         string
+	rsyslogd         string
+	rsyslogConf      string
+	work             string
+	results          string
+	command          string
+	lines            int
+	windows          int
+	runs             int
+	smoke            bool
+	maxLoad          float64
+	loadWait         time.Duration
+	skip             string
+	brokers          []string
+	esURL            string
+	esUser           string
+	esPassword       string
+	kafkaVersion     string
+	timeout          time.Duration
+	inflight         int
+	compression      string
+	compressionLevel string
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -56,6 +57,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: floor, collect, rsyslog, index, reduce")
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "longest one measured process may take")
 	fs.IntVar(&o.inflight, "inflight", 256, "flowship inputs.<kind>.max_inflight_batches: flowship's default 8 stalls for idle_flush whenever more than 8 batches (8000 lines) of one Felix window wait for their bucket to close")
+	fs.StringVar(&o.compressionLevel, "compression-level", "", "flowship kafka.compression_level (empty: flowship's default)")
 	fs.StringVar(&o.compression, "compression", "zstd", "flowship kafka.compression (flowship's default zstd; rsyslog's omkafka uses zstd too)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -119,8 +121,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	b.report.Command = o.command
 	b.report.Smoke = o.smoke
 	b.report.Settings = fmt.Sprintf("flowship: flowship's defaults except inputs.*.max_inflight_batches %d (default 8), inputs.*.linger 100ms, "+
-		"aggregation.idle_flush 500ms (so the last bucket does not wait 30s), kafka.compression %s; "+
-		"topics of 6 partitions, replication 1; rsyslog: benchmarks/rsyslog/rsyslog.conf (zstd, acks=all)", o.inflight, o.compression)
+		"aggregation.idle_flush 500ms (so the last bucket does not wait 30s), kafka.compression %s (level %s); "+
+		"topics of 6 partitions, replication 1; rsyslog: benchmarks/rsyslog/rsyslog.conf (zstd, acks=all)", o.inflight, o.compression, levelOr(o.compressionLevel))
 	b.logf("fsbench: working in %s", o.work)
 	if err := b.describe(ctx); err != nil {
 		return err
@@ -209,4 +211,12 @@ func (b *bench) round(ctx context.Context, r int, expected int64) ([]string, err
 		b.logf("run %d rsyslog: %s", r+1, res)
 	}
 	return topics, nil
+}
+
+// levelOr names the compression level the run used.
+func levelOr(level string) string {
+	if level == "" {
+		return "flowship's default"
+	}
+	return level
 }

@@ -1,0 +1,155 @@
+package kafka
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/compress"
+	kafkazstd "github.com/segmentio/kafka-go/compress/zstd"
+	"github.com/segmentio/kafka-go/protocol"
+
+	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/schema/synth"
+)
+
+// flowValues returns n synthetic flow lines, close in size and
+// repetition to flowship's flow documents.
+func flowValues(tb testing.TB, n int) [][]byte {
+	tb.Helper()
+	cfg := synth.DefaultConfig()
+	cfg.Kinds, cfg.MaxLines, cfg.Windows = []pipeline.Kind{pipeline.KindFlow}, n, 0
+	var buf bytes.Buffer
+	if _, err := synth.New(cfg).Stream(context.Background(), &buf); err != nil {
+		tb.Fatal(err)
+	}
+	return bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n"))
+}
+
+// messages returns values as flowship's flow messages.
+func messages(values [][]byte) []kafkago.Message {
+	msgs := make([]kafkago.Message, len(values))
+	for i, v := range values {
+		msgs[i] = ToMessage(pipeline.Record{Kind: pipeline.KindFlow, ID: fmt.Sprintf("id-%d", i), Node: "node-1",
+			Time: time.Unix(1749542400, 0), Key: v[:64], Value: v}, DefaultTopicFlows)
+	}
+	return msgs
+}
+
+// recordSet encodes msgs as one produce record set, the way kafka-go's
+// writer does, using whatever codec compress.Codecs holds for zstd.
+func recordSet(tb testing.TB, msgs []kafkago.Message, recs []protocol.Record, out *bytes.Buffer) {
+	for i, m := range msgs {
+		hs := recs[i].Headers[:0]
+		for _, h := range m.Headers {
+			hs = append(hs, protocol.Header{Key: h.Key, Value: h.Value})
+		}
+		recs[i] = protocol.Record{Time: m.Time, Key: protocol.NewBytes(m.Key), Value: protocol.NewBytes(m.Value), Headers: hs}
+	}
+	rs := protocol.RecordSet{Version: 2, Attributes: protocol.Attributes(compress.Zstd), Records: protocol.NewRecordReader(recs...)}
+	out.Reset()
+	if _, err := rs.WriteTo(out); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// withZstd installs c as kafka-go's zstd codec for the rest of the test.
+func withZstd(tb testing.TB, c compress.Codec) {
+	old := compress.Codecs[compress.Zstd]
+	compress.Codecs[compress.Zstd] = c
+	tb.Cleanup(func() { compress.Codecs[compress.Zstd] = old })
+}
+
+func TestZstdCodecRoundTrip(t *testing.T) {
+	values := flowValues(t, 300)
+	msgs, recs := messages(values), make([]protocol.Record, len(values))
+	for name, lv := range codecLevels {
+		t.Run(name, func(t *testing.T) {
+			withZstd(t, newZstdCodec(lv.zstd))
+			var buf bytes.Buffer
+			for range 3 { // the second and third use pooled encoders
+				recordSet(t, msgs, recs, &buf)
+				var rs protocol.RecordSet
+				if _, err := rs.ReadFrom(bytes.NewReader(buf.Bytes())); err != nil {
+					t.Fatalf("reading the record set back: %v", err)
+				}
+				i := 0
+				for {
+					r, err := rs.Records.ReadRecord()
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						t.Fatalf("record %d: %v", i, err)
+					}
+					got, _ := io.ReadAll(r.Value)
+					if !bytes.Equal(got, values[i]) {
+						t.Fatalf("record %d: value differs after the round trip", i)
+					}
+					i++
+				}
+				if i != len(values) {
+					t.Fatalf("%d records back, want %d", i, len(values))
+				}
+			}
+		})
+	}
+}
+
+func TestZstdCodecKeepsKafkaGoDecodable(t *testing.T) {
+	// A frame without a content checksum must decode with kafka-go's own
+	// reader, which the indexer (and every other consumer) uses.
+	in := bytes.Repeat([]byte(`{"source_namespace":"shop","bytes_in":123}`), 500)
+	var buf bytes.Buffer
+	w := newZstdCodec(1).NewWriter(&buf)
+	for i := 0; i < len(in); i += 7 {
+		if _, err := w.Write(in[i:min(i+7, len(in))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := new(kafkazstd.Codec).NewReader(&buf)
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, in) {
+		t.Fatalf("decoded %d bytes (%v), want the %d written", len(got), err, len(in))
+	}
+}
+
+// BenchmarkZstdRecordSet compresses record sets of 500 flow documents as
+// kafka-go's writer does: kafka-go's codec at its default level 3,
+// against flowship's codec at each level.
+func BenchmarkZstdRecordSet(b *testing.B) {
+	values := flowValues(b, 500)
+	msgs, recs := messages(values), make([]protocol.Record, len(values))
+	var size int
+	for _, v := range values {
+		size += len(v)
+	}
+	codecs := []struct {
+		name  string
+		codec compress.Codec
+	}{
+		{"kafka-go/level3", &kafkazstd.Codec{Level: 3}},
+		{"flowship/fastest", newZstdCodec(1)},
+		{"flowship/default", newZstdCodec(3)},
+		{"flowship/better", newZstdCodec(7)},
+	}
+	for _, c := range codecs {
+		b.Run(c.name, func(b *testing.B) {
+			withZstd(b, c.codec)
+			var buf bytes.Buffer
+			for b.Loop() {
+				recordSet(b, msgs, recs, &buf)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(values)), "ns/doc")
+			b.ReportMetric(float64(size)/float64(buf.Len()), "ratio")
+		})
+	}
+}
