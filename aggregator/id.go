@@ -14,21 +14,25 @@ import (
 // two different tuples hash the same input. part is 0 unless a bucket was
 // flushed in several parts (early flush at the key limit, late lines).
 func DocID(cluster, node string, kind pipeline.Kind, key []byte, bucketStart int64, part int) string {
-	h := sha256.New()
-	var buf [binary.MaxVarintLen64]byte
-	put := func(b []byte) {
-		n := binary.PutUvarint(buf[:], uint64(len(b)))
-		h.Write(buf[:n])
-		h.Write(b)
-	}
-	put([]byte(cluster))
-	put([]byte(node))
-	put([]byte(kind))
-	put(key)
-	n := binary.PutVarint(buf[:], bucketStart)
-	h.Write(buf[:n])
-	n = binary.PutVarint(buf[:], int64(part))
-	h.Write(buf[:n])
-	sum := h.Sum(nil)
-	return hex.EncodeToString(sum[:16])
+	// The hash input is built in one buffer (on the stack for the usual
+	// key lengths) and hashed with Sum256: one allocation, the string.
+	var in [512]byte
+	b := in[:0]
+	b = appendField(b, cluster)
+	b = appendField(b, node)
+	b = appendField(b, string(kind))
+	b = binary.AppendUvarint(b, uint64(len(key)))
+	b = append(b, key...)
+	b = binary.AppendVarint(b, bucketStart)
+	b = binary.AppendVarint(b, int64(part))
+	sum := sha256.Sum256(b)
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
+}
+
+// appendField appends s with its length as a uvarint prefix.
+func appendField(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }

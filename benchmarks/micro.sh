@@ -15,7 +15,7 @@ cd "$root"
   go test -run '^$' -benchmem -count "$count" \
     -bench 'FlowKey|MergeFlow|AggregateFlowLine|EmitFlowPart|Filter' ./aggregator/
   go test -run '^$' -benchmem -count "$count" -bench 'AppendCreate' ./sinks/elasticsearch/
-  go test -run '^$' -benchmem -count "$count" -bench 'ToMessage|FromMessage' ./sinks/kafka/
+  go test -run '^$' -benchmem -count "$count" -bench 'ToMessage|FromMessage|ZstdRecordSet' ./sinks/kafka/
   # The parse-and-key path allocates nothing per line: these tests fail if it does.
   go test -count 1 -run 'TestParseAllocatesNothing' ./schema/
   go test -count 1 -run 'TestAggregateLineAllocatesNothing' ./aggregator/
