@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -40,6 +41,7 @@ func runCollect(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	setCollectGC(os.LookupEnv)
 	if len(fluentdPos) > 0 {
 		merged, err := mergeFluentdPos(fluentdPos, stderr)
 		if err != nil {
@@ -51,6 +53,25 @@ func runCollect(ctx context.Context, args []string, _, stderr io.Writer) error {
 		}
 	}
 	return collect(ctx, cfg, stderr)
+}
+
+// collectGOGC is the collector's GC target (Go's default is 100). The
+// collector allocates about its input volume (each batch's line buffer)
+// while its live heap is small, so collections are frequent: at 200,
+// flowship collect on 200k flow lines used 9% less CPU (163 against 179
+// ticks, 4 runs each) for 17% more peak RSS (292 against 249 MB). See
+// docs/operations.md, sizing.
+const collectGOGC = 200
+
+// setCollectGC applies collectGOGC unless the GOGC environment variable
+// is set (then the runtime already follows it); GOMEMLIMIT, if set,
+// still caps the heap. It reports whether it changed the setting.
+func setCollectGC(lookupEnv func(string) (string, bool)) bool {
+	if _, set := lookupEnv("GOGC"); set {
+		return false
+	}
+	debug.SetGCPercent(collectGOGC)
+	return true
 }
 
 func collect(ctx context.Context, cfg Config, logOut io.Writer) error {
