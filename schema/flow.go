@@ -48,13 +48,22 @@ func ParseFlow(line []byte, f *Flow) error {
 		return err
 	}
 	var seen uint32
+	next := 0 // index in felixKeyOrder of the key Felix writes next
 	for first := true; ; {
-		key, more, err := p.nextKey(&first)
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
+		var key string
+		if next < len(felixKeyOrder) && p.predictedKey(first, felixKeyQuoted[next]) {
+			key, first = felixKeyOrder[next], false
+			next++
+		} else {
+			k, more, err := p.nextKey(&first)
+			if err != nil {
+				return err
+			}
+			if !more {
+				break
+			}
+			key = k
+			next = resync(next, key)
 		}
 		p.key = key
 		if err := f.field(&p, key, &seen); err != nil {
@@ -65,6 +74,61 @@ func ParseFlow(line []byte, f *Flow) error {
 		return err
 	}
 	return checkRequired(seen, flowRequired[:])
+}
+
+// felixKeyOrder are the keys of a flows.log line in the order Felix writes
+// them (spec §2.1); felixKeyQuoted are the same as `"key":`. ParseFlow tries
+// the expected next key with one comparison before scanning a key
+// string; any other order, spacing or escaping takes the general path.
+var felixKeyOrder = [...]string{
+	"start_time", "end_time", "source_ip", "source_name", "source_name_aggr", "source_namespace",
+	"nat_outgoing_ports", "source_port", "source_type", "source_labels", "dest_ip", "dest_name",
+	"dest_name_aggr", "dest_namespace", "dest_port", "dest_type", "dest_labels",
+	"dest_service_namespace", "dest_service_name", "dest_service_port", "dest_service_port_num",
+	"dest_domains", "proto", "action", "reporter", "policies", "bytes_in", "bytes_out", "num_flows",
+	"num_flows_started", "num_flows_completed", "packets_in", "packets_out",
+	"http_requests_allowed_in", "http_requests_denied_in", "process_name", "num_process_names",
+	"process_id", "num_process_ids", "process_args", "num_process_args", "original_source_ips",
+	"num_original_source_ips", "tcp_mean_send_congestion_window", "tcp_min_send_congestion_window",
+	"tcp_mean_smooth_rtt", "tcp_max_smooth_rtt", "tcp_mean_min_rtt", "tcp_max_min_rtt",
+	"tcp_mean_mss", "tcp_min_mss", "tcp_total_retransmissions", "tcp_lost_packets", "tcp_unrecovered_to",
+}
+
+var felixKeyQuoted = func() (q [len(felixKeyOrder)]string) {
+	for i, k := range felixKeyOrder {
+		q[i] = `"` + k + `":`
+	}
+	return q
+}()
+
+// resync returns the expected next key index after key was read by the
+// general path: past key when it is the expected key or the one after
+// it (a key missing from the line), else unchanged (an extra key).
+func resync(next int, key string) int {
+	for i := next; i < min(next+2, len(felixKeyOrder)); i++ {
+		if felixKeyOrder[i] == key {
+			return i + 1
+		}
+	}
+	return next
+}
+
+// predictedKey consumes `,"key":` (or `"key":` for the first key) when
+// that is exactly what follows, and the spaces after it.
+func (p *scanner) predictedKey(first bool, quoted string) bool {
+	i := p.i
+	if !first {
+		if i >= len(p.s) || p.s[i] != ',' {
+			return false
+		}
+		i++
+	}
+	if len(p.s)-i < len(quoted) || p.s[i:i+len(quoted)] != quoted {
+		return false
+	}
+	p.i = i + len(quoted)
+	p.ws()
+	return true
 }
 
 func checkRequired(seen uint32, names []string) error {
