@@ -58,7 +58,8 @@ func BenchmarkAggregateFlowLine(b *testing.B) {
 func BenchmarkMergeFlow(b *testing.B) {
 	f := parseFlow(b, []byte(baseFlow))
 	maskFlow(f, 2)
-	e := newFlowEntry(f, 2)
+	e := new(flowEntry)
+	initFlowEntry(e, f, 2)
 	b.ReportAllocs()
 	for b.Loop() {
 		e.add(f, false, 0, true)

@@ -38,11 +38,29 @@ type part struct {
 	l7s      []*l7Entry
 	dnss     []*dnsEntry
 	srcs     map[uint64]srcState // flows: per source line identity
+	flowSlab []flowEntry         // flows: entries are carved from here, flowSlabSize at a time
 	batches  []*inBatch          // input batches with lines in this part
 	last     *inBatch
 }
 
 func (p *part) len() int { return len(p.keys) }
+
+// flowSlabSize is how many flow entries are allocated together. An entry
+// holds a whole document (about 1 KB); one allocation per 64 instead of
+// one per new key saves allocator work, and the slab lives exactly as
+// long as the part that points into it.
+const flowSlabSize = 64
+
+// newFlow starts the entry of a new key in p from a masked line.
+func (p *part) newFlow(f *schema.Flow, level int) *flowEntry {
+	if len(p.flowSlab) == cap(p.flowSlab) {
+		p.flowSlab = make([]flowEntry, 0, flowSlabSize)
+	}
+	p.flowSlab = p.flowSlab[:len(p.flowSlab)+1]
+	e := &p.flowSlab[len(p.flowSlab)-1]
+	initFlowEntry(e, f, level)
+	return e
+}
 
 // slot returns the entry index for key, or -1 and registers key as the
 // next index when new.
@@ -137,7 +155,7 @@ func (fp *flowProc) add(p *part) bool {
 	i := p.slot(fp.k)
 	isNew := i < 0
 	if isNew {
-		p.flows = append(p.flows, newFlowEntry(f, fp.level))
+		p.flows = append(p.flows, p.newFlow(f, fp.level))
 		i = len(p.flows) - 1
 	}
 	p.flows[i].add(f, dup, delta, fp.groupByPolicy)

@@ -31,9 +31,9 @@ type flowEntry struct {
 	tcpSeen bool
 }
 
-// newFlowEntry starts an entry from a masked line.
-func newFlowEntry(f *schema.Flow, level int) *flowEntry {
-	e := &flowEntry{doc: schema.FlowDocFromView(f)}
+// initFlowEntry starts entry e from a masked line.
+func initFlowEntry(e *flowEntry, f *schema.Flow, level int) {
+	*e = flowEntry{doc: schema.FlowDocFromView(f)}
 	e.doc.Meta.Level = level
 	e.doc.Meta.Records = 0
 	d := &e.doc
@@ -50,7 +50,6 @@ func newFlowEntry(f *schema.Flow, level int) *flowEntry {
 	if d.ProcessID != schema.NotIncluded && d.ProcessID != schema.Aggregated && d.ProcessID != "" {
 		e.pids = append(e.pids, d.ProcessID)
 	}
-	return e
 }
 
 // addFlow merges line f into e. dup marks a policy split line (spec
