@@ -120,7 +120,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	b.report.Started = time.Now().UTC()
 	b.report.Command = o.command
 	b.report.Smoke = o.smoke
-	b.report.Settings = fmt.Sprintf("flowship: flowship's defaults except inputs.*.max_inflight_batches %d (default 8), inputs.*.linger 100ms, "+
+	b.report.Settings = fmt.Sprintf("flowship: flowship's defaults except inputs.*.max_inflight_batches %d (default 8192), inputs.*.linger 100ms, "+
 		"aggregation.idle_flush 500ms (so the last bucket does not wait 30s), kafka.compression %s (level %s); "+
 		"topics of 6 partitions, replication 1; rsyslog: benchmarks/rsyslog/rsyslog.conf (zstd, acks=all)", o.inflight, o.compression, levelOr(o.compressionLevel))
 	b.logf("fsbench: working in %s", o.work)
