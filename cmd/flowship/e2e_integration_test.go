@@ -54,7 +54,12 @@ func TestEndToEndCountsAndSums(t *testing.T) {
 	for _, k := range pipeline.Kinds {
 		got, offline := e.esSums(ctx, k, counters[k]), docSums(want, k, counters[k])
 		for _, f := range counters[k] {
-			if got[f] != offline[f] || offline[f] != raw[k][f] {
+			// num_flows is not additive over the input: when two Felix windows
+			// of one source key fall into one bucket, a connection carried from
+			// the first into the second counts once (spec §3.4.2), so the
+			// documents may hold less than the lines, never more.
+			inputOK := offline[f] == raw[k][f] || (f == "num_flows" && offline[f] <= raw[k][f])
+			if got[f] != offline[f] || !inputOK {
 				t.Errorf("sum of %s %s: Elasticsearch %d, offline documents %d, input lines %d", k, f, got[f], offline[f], raw[k][f])
 			}
 		}
