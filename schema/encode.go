@@ -22,7 +22,7 @@ func (e *enc) key(k string) {
 
 func (e *enc) str(k, v string) {
 	e.key(k)
-	e.b = appendString(e.b, v)
+	e.b = AppendJSONString(e.b, v)
 }
 
 func (e *enc) int(k string, v int64) {
@@ -46,7 +46,7 @@ func (e *enc) optStr(k string, v *string) {
 		e.b = append(e.b, "null"...)
 		return
 	}
-	e.b = appendString(e.b, *v)
+	e.b = AppendJSONString(e.b, *v)
 }
 
 // strs writes a string array, or null when v is nil and nullable.
@@ -61,7 +61,7 @@ func (e *enc) strs(k string, v []string, nullable bool) {
 		if i > 0 {
 			e.b = append(e.b, ',')
 		}
-		e.b = appendString(e.b, s)
+		e.b = AppendJSONString(e.b, s)
 	}
 	e.b = append(e.b, ']')
 }
@@ -133,10 +133,11 @@ func (e *enc) rfc3339(k string, ns int64) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
-// control characters, '"' and '\\' are escaped, and so are U+2028 and
-// U+2029 so that the output is also valid JavaScript.
-func appendString(b []byte, s string) []byte {
+// AppendJSONString appends s as a JSON string. Invalid UTF-8 becomes
+// U+FFFD; control characters, '"' and '\\' are escaped, and so are U+2028
+// and U+2029 so that the output is also valid JavaScript. It allocates
+// nothing beyond b's growth; the bulk builder uses it for _ids.
+func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {

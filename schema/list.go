@@ -80,7 +80,7 @@ func StringList(elems []string) List {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, e)
+		b = AppendJSONString(b, e)
 	}
 	return List{Raw: string(append(b, ']'))}
 }

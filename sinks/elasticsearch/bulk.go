@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/schema"
 )
 
 // appendCreate appends one bulk "create" action for r and its document to
@@ -22,7 +23,7 @@ func appendCreate(dst []byte, n Naming, r *pipeline.Record) []byte {
 	dst = append(dst, `{"create":{"_index":"`...)
 	dst = n.AppendIndex(dst, r.Kind, r.Time)
 	dst = append(dst, `","_id":`...)
-	dst = appendJSONString(dst, r.ID)
+	dst = schema.AppendJSONString(dst, r.ID)
 	dst = append(dst, "}}\n"...)
 	start := len(dst)
 	dst = append(dst, r.Value...)
@@ -52,34 +53,4 @@ func checkRecord(r *pipeline.Record) error {
 		return errors.New("record has an empty document")
 	}
 	return nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string literal.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	last := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[last:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		last = i + 1
-	}
-	dst = append(dst, s[last:]...)
-	return append(dst, '"')
 }
