@@ -26,7 +26,7 @@ func TestElasticsearchOutage(t *testing.T) {
 	t.Parallel()
 	node := startESNode(t, "")
 	e := newE2E(t, node.ES, nil)
-	seed := e2eSeed(t)
+	seed := testSeed(t)
 	ctx := context.Background()
 	collector := e.start("collect", e.cfg, collect)
 	indexer := e.start("index", e.cfg, index)
@@ -71,7 +71,7 @@ func TestElasticsearchOutage(t *testing.T) {
 	log := string(mustReadFile(t, indexer.log))
 	for _, s := range []string{"elasticsearch: bulk request failed; retrying with backoff", "elasticsearch: indexing again after retries"} {
 		if !strings.Contains(log, s) {
-			t.Errorf("the indexer did not log %q during the outage\n%s", s, lastLines(indexer.log, 30))
+			t.Errorf("the indexer did not log %q during the outage\n%s", s, tail(indexer.log, 30))
 		}
 	}
 }
@@ -88,7 +88,7 @@ func TestBulkRejections429(t *testing.T) {
 	listen := "127.0.0.1:" + freePort(t)
 	e := newE2E(t, node.ES, map[string]string{"IT_ES_WORKERS": "8", "IT_BULK_ACTIONS": "50", "IT_CONSUMER_BATCH": "100", "IT_TELEMETRY_LISTEN": listen})
 	ctx := context.Background()
-	if err := e.generate(ctx, e2eSeed(t), 4, 2500, 0); err != nil {
+	if err := e.generate(ctx, testSeed(t), 4, 2500, 0); err != nil {
 		t.Fatal(err)
 	}
 	want := e.offline(ctx)
@@ -114,7 +114,7 @@ func TestBulkRejections429(t *testing.T) {
 	// inside an HTTP 200 response. Whole-request 429s happen here too.
 	if items == 0 || retried == 0 {
 		t.Fatalf("Elasticsearch rejected no bulk item with 429 (items retried: %d), so this test proved nothing; make the write queue smaller or the load larger\n%s",
-			retried, lastLines(indexer.log, 20))
+			retried, tail(indexer.log, 20))
 	}
 }
 

@@ -100,7 +100,7 @@ func (n *esNode) services(args ...string) (time.Duration, error) {
 	cmd.Env, cmd.Stdout, cmd.Stderr = n.env, f, f
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		return 0, fmt.Errorf("services.sh %s: %w\n%s", strings.Join(args, " "), err, lastLines(n.logFile, 20))
+		return 0, fmt.Errorf("services.sh %s: %w\n%s", strings.Join(args, " "), err, tail(n.logFile, 20))
 	}
 	return time.Since(start), nil
 }

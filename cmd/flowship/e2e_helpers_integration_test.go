@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -308,32 +306,6 @@ func (e *e2e) produce(ctx context.Context, docs []pipeline.Record) {
 			e.t.Fatalf("producing: %v", ctx.Err())
 		}
 	}
-}
-
-// lastLines returns the last n lines of the file at path.
-func lastLines(path string, n int) string {
-	b, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// e2eSeed returns FLOWSHIP_TEST_SEED or a fresh seed, and logs it.
-func e2eSeed(t *testing.T) uint64 {
-	t.Helper()
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("FLOWSHIP_TEST_SEED"); s != "" {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("FLOWSHIP_TEST_SEED=%q: %v", s, err)
-		}
-		seed = v
-	}
-	t.Logf("seed %d (rerun with FLOWSHIP_TEST_SEED=%d)", seed, seed)
-	return seed
-}
-
-func randBetween(rng *rand.Rand, lo, hi time.Duration) time.Duration {
-	return lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
 }
 
 // waitFor polls cond every 500ms until it reports done, or fails t after

@@ -39,7 +39,7 @@ func TestEndToEndCountsAndSums(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, testenv.Elasticsearch(t), nil)
 	ctx := context.Background()
-	if err := e.generate(ctx, e2eSeed(t), 6, 1500, 0); err != nil {
+	if err := e.generate(ctx, testSeed(t), 6, 1500, 0); err != nil {
 		t.Fatal(err)
 	}
 	want := e.offline(ctx)
@@ -97,12 +97,12 @@ func (e *e2e) rawSums() map[pipeline.Kind]map[string]int64 {
 // documents, each once, and the group must have committed every record.
 func TestIndexerSIGKILL(t *testing.T) {
 	t.Parallel()
-	seed := e2eSeed(t)
+	seed := testSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 2))
 	// Small bulks and consumer batches: many commits and many requests in
 	// flight, so a kill lands between them.
 	e := newE2E(t, testenv.Elasticsearch(t), map[string]string{"IT_BULK_ACTIONS": "100", "IT_CONSUMER_BATCH": "100", "IT_ES_WORKERS": "1"})
-	bin := e2eBuild(t)
+	bin := buildFlowship(t)
 	ctx := context.Background()
 	if err := e.generate(ctx, seed, 12, 2500, 0); err != nil {
 		t.Fatal(err)
@@ -118,7 +118,7 @@ func TestIndexerSIGKILL(t *testing.T) {
 		}
 		p := e.startIndexer(bin, run)
 		joined := p.waitLog(t, "kafka: joined consumer group", 2*time.Minute)
-		time.Sleep(randBetween(rng, 0, time.Second))
+		time.Sleep(randDuration(rng, 0, time.Second))
 		_, n, err := e.counts(ctx)
 		p.kill(t)
 		if err != nil {
@@ -145,7 +145,7 @@ func TestMappingConflictDeadLetter(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, testenv.Elasticsearch(t), nil)
 	ctx := context.Background()
-	if err := e.generate(ctx, e2eSeed(t), 2, 500, 0); err != nil {
+	if err := e.generate(ctx, testSeed(t), 2, 500, 0); err != nil {
 		t.Fatal(err)
 	}
 	want := e.offline(ctx)

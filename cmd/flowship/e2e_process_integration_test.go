@@ -15,18 +15,6 @@ import (
 	"time"
 )
 
-// e2eBuild builds the flowship binary, so the indexer is a process of its
-// own that SIGKILL ends without any deferred code running.
-func e2eBuild(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "flowship")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // process is one running `flowship index` process.
 type process struct {
 	cmd     *exec.Cmd
@@ -65,7 +53,7 @@ func (p *process) running(t *testing.T) {
 	t.Helper()
 	select {
 	case <-p.exited:
-		t.Fatalf("flowship index exited on its own: %v\n%s", p.err, lastLines(p.log, 30))
+		t.Fatalf("flowship index exited on its own: %v\n%s", p.err, tail(p.log, 30))
 	default:
 	}
 }
@@ -82,7 +70,7 @@ func (p *process) waitLog(t *testing.T, s string, timeout time.Duration) time.Du
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("flowship index did not log %q within %s\n%s", s, timeout, lastLines(p.log, 30))
+	t.Fatalf("flowship index did not log %q within %s\n%s", s, timeout, tail(p.log, 30))
 	return 0
 }
 
@@ -101,10 +89,10 @@ func (p *process) terminate(t *testing.T) {
 	select {
 	case <-p.exited:
 	case <-time.After(30 * time.Second):
-		t.Fatalf("flowship index did not stop within 30s of SIGTERM\n%s", lastLines(p.log, 30))
+		t.Fatalf("flowship index did not stop within 30s of SIGTERM\n%s", tail(p.log, 30))
 	}
 	if p.err != nil {
-		t.Fatalf("flowship index exited with %v after SIGTERM\n%s", p.err, lastLines(p.log, 30))
+		t.Fatalf("flowship index exited with %v after SIGTERM\n%s", p.err, tail(p.log, 30))
 	}
 }
 
@@ -141,7 +129,7 @@ func (s *stage) running(t *testing.T) {
 	t.Helper()
 	select {
 	case <-s.done:
-		t.Fatalf("%s ended on its own: %v\n%s", s.name, s.err, lastLines(s.log, 30))
+		t.Fatalf("%s ended on its own: %v\n%s", s.name, s.err, tail(s.log, 30))
 	default:
 	}
 }
@@ -154,13 +142,13 @@ func (s *stage) shutdown(t *testing.T) {
 	select {
 	case <-s.done:
 	case <-time.After(time.Minute):
-		t.Fatalf("%s did not stop within a minute of its context ending\n%s", s.name, lastLines(s.log, 30))
+		t.Fatalf("%s did not stop within a minute of its context ending\n%s", s.name, tail(s.log, 30))
 	}
 	if s.checked {
 		return
 	}
 	s.checked = true
 	if s.err != nil {
-		t.Errorf("%s returned %v\n%s", s.name, s.err, lastLines(s.log, 30))
+		t.Errorf("%s returned %v\n%s", s.name, s.err, tail(s.log, 30))
 	}
 }
