@@ -32,6 +32,10 @@ type filePosition struct {
 	FingerprintBytes int64  `json:"fingerprint_bytes"` // ≤ FingerprintSize
 	Offset           int64  `json:"offset"`            // byte offset after the last acknowledged line
 	Line             int64  `json:"line,omitempty"`    // lines before Offset, 0 when unknown
+	// Key is the identity the file's lines carry (pipeline.Record.File);
+	// a copy that resumes this position keeps it. Empty when no line was
+	// read yet or in files written before it existed.
+	Key string `json:"key,omitempty"`
 }
 
 func (p filePosition) fingerprint() (fingerprint, error) {

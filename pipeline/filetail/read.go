@@ -27,14 +27,16 @@ func (p pos) after(n int64) pos {
 }
 
 // tracked is one file identity being read. Identity fields (path, fp,
-// livePath, gone, goneScans) are written under Tailer.mu because the positions writer reads
-// them; reader fields belong to the read loop alone.
+// key, livePath, gone, goneScans) are written under Tailer.mu because the
+// positions writer reads them; reader fields belong to the read loop
+// alone.
 type tracked struct {
 	id        fileID
 	seq       uint64
 	path      string      // last path it was seen at
 	livePath  string      // the live path it was last seen at, "" if never
 	fp        fingerprint // of the first fp.Len bytes
+	key       string      // identity for Record.File; "" until derived (see fileKey)
 	gone      bool        // not found by the globs at the last scan
 	goneScans int         // consecutive scans it was not found
 	cp        *pipeline.Checkpointer[pos]
