@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"slices"
 	"time"
 )
@@ -88,7 +87,7 @@ func (t *Tailer) readFile(ctx context.Context, r *tracked) error {
 
 // reopen opens r's file by its last path, checking it is still r.
 func (t *Tailer) reopen(r *tracked) bool {
-	f, err := os.Open(r.path)
+	f, err := t.openFile(r.path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			t.fileError(r.path, opOpen, err)

@@ -126,7 +126,7 @@ func (t *Tailer) check(r *tracked, p string, fi os.FileInfo) bool {
 	if changed {
 		ra := r.f
 		if ra == nil {
-			f, err := os.Open(p)
+			f, err := t.openFile(p)
 			if err != nil {
 				if !errors.Is(err, fs.ErrNotExist) {
 					t.fileError(p, opOpen, err)
@@ -188,7 +188,7 @@ type opened struct {
 // be opened or read is counted and logged (rate-limited) and tried again
 // on the next scan.
 func (t *Tailer) openCandidate(c candidate) (*opened, bool) {
-	f, err := os.Open(c.path)
+	f, err := t.openFile(c.path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) { // gone since the stat: the next scan tells
 			t.fileError(c.path, opOpen, err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,9 +38,10 @@ type Tailer struct {
 	fluentd  []Position     // imported fluentd positions, first scan only
 	firstRun bool           // no positions of our own existed
 	leadFrag map[string]bool
-	open     atomic.Int64 // descriptors held; read by the metrics callback
-	failures failures     // files that cannot be opened or read
-	full     bool         // the sink refused a line: send the batch
+	open     atomic.Int64                   // descriptors held; read by the metrics callback
+	failures failures                       // files that cannot be opened or read
+	openFile func(string) (*os.File, error) // os.Open; a test seam (root reads any file)
+	full     bool                           // the sink refused a line: send the batch
 	rbuf     []byte
 	b        batch
 }
@@ -61,6 +63,7 @@ func New(cfg Config, tel pipeline.Telemetry, next pipeline.Consumer) (*Tailer, e
 		leadFrag: map[string]bool{},
 		rbuf:     make([]byte, 64<<10),
 		failures: failures{byPath: map[string]*fileFailure{}},
+		openFile: os.Open,
 	}
 	for _, p := range cfg.Paths {
 		if isLivePattern(p) {
