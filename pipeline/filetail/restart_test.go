@@ -231,4 +231,3 @@ func TestSavedOffsetBeyondSizeIsCountedAndReadAgain(t *testing.T) {
 		t.Fatalf("%d log lines about the reset, want 1", len(got))
 	}
 }
-
