@@ -11,8 +11,9 @@ import (
 
 // What failed on a file (metric attribute "op").
 const (
-	opOpen = "open"
-	opRead = "read"
+	opOpen       = "open"
+	opRead       = "read"
+	opDeadLetter = "dead_letter" // writing a skipped line to the dead-letter log
 )
 
 // failureLogEvery is how often a file that keeps failing is logged again.

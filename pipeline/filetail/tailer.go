@@ -33,17 +33,19 @@ type Tailer struct {
 	lastWritten, lastFluentd []byte // positions writer only
 
 	// read loop only
-	seq      uint64
-	saved    []filePosition // from our positions file, matched on the first scan
-	fluentd  []Position     // imported fluentd positions, first scan only
-	firstRun bool           // no positions of our own existed
-	leadFrag map[string]bool
-	open     atomic.Int64                   // descriptors held; read by the metrics callback
-	failures failures                       // files that cannot be opened or read
-	openFile func(string) (*os.File, error) // os.Open; a test seam (root reads any file)
-	full     bool                           // the sink refused a line: send the batch
-	rbuf     []byte
-	b        batch
+	seq              uint64
+	saved            []filePosition // from our positions file, matched on the first scan
+	fluentd          []Position     // imported fluentd positions, first scan only
+	firstRun         bool           // no positions of our own existed
+	leadFrag         map[string]bool
+	open             atomic.Int64                   // descriptors held; read by the metrics callback
+	failures         failures                       // files that cannot be opened or read
+	openFile         func(string) (*os.File, error) // os.Open; a test seam (root reads any file)
+	deadLetter       deadLetterWriter               // nil: skipped lines are only counted and logged
+	deadLetterLogged time.Time                      // last log of a failed dead-letter write (read loop)
+	full             bool                           // the sink refused a line: send the batch
+	rbuf             []byte
+	b                batch
 }
 
 // New validates cfg, loads the positions file (a corrupt one is moved
@@ -263,6 +265,9 @@ func (t *Tailer) bad(r *tracked, reason string, at, next pos) bool {
 	t.own(r)
 	t.b.end = next
 	t.m.badLine(reason)
+	if reason == reasonTooLong {
+		t.deadLetterLine(r, reason, at, next)
+	}
 	t.log.Warn("line skipped", "file", r.path, "offset", at.Off, "line", at.Line, "reason", reason,
 		"bytes", next.Off-at.Off, "max_line_size", int64(t.cfg.MaxLineSize))
 	return true

@@ -2,6 +2,7 @@ package filetail
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -286,4 +287,48 @@ func TestStartAtEnd(t *testing.T) {
 	appendFile(t, live, numbered("new", 0, 3))
 	waitFor(t, "new lines", func() bool { return len(sink.Records()) == 3 })
 	wantLines(t, sink.Records(), numbered("new", 0, 3))
+}
+
+// TestLongLinesGoToTheDeadLetterLog: a skipped over-long line is written
+// to the dead-letter log with the file, offset, line number, reason and a
+// sample of its first bytes, not only counted.
+func TestLongLinesGoToTheDeadLetterLog(t *testing.T) {
+	dir := t.TempDir()
+	live := filepath.Join(dir, "flows.log")
+	cfg := testConfig(dir)
+	cfg.MaxLineSize = 100
+	long := "{\"start_time\":" + strings.Repeat("L", 200*1024) // spans several reads
+	appendFile(t, live, "before\n"+long+"\nafter\n")
+	dlPath := filepath.Join(dir, "dead-letter.jsonl")
+	dl, err := OpenDeadLetterLog(dlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close()
+	sink := &pipelinetest.Sink{}
+	r := startWith(t, cfg, sink, func(tl *Tailer) { tl.SetDeadLetter(dl) })
+	waitFor(t, "lines", func() bool { return len(sink.Records()) == 2 })
+	r.stop(t)
+	b, err := os.ReadFile(dlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct {
+		Kind      string `json:"kind"`
+		File      string `json:"file"`
+		Line      int64  `json:"line"`
+		Offset    int64  `json:"offset"`
+		Reason    string `json:"reason"`
+		Error     string `json:"error"`
+		Bytes     int64  `json:"bytes"`
+		Raw       string `json:"raw"`
+		Truncated bool   `json:"truncated"`
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatalf("dead-letter log %q: %v", b, err)
+	}
+	if e.Kind != "flows" || e.File != live || e.Line != 2 || e.Offset != 7 || e.Reason != reasonTooLong ||
+		e.Bytes != int64(len(long)) || !e.Truncated || e.Raw != long[:DeadLetterSample] || !strings.Contains(e.Error, "max_line_size") {
+		t.Fatalf("dead-letter entry = %+v (raw %d bytes)", e, len(e.Raw))
+	}
 }
