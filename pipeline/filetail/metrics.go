@@ -45,10 +45,13 @@ func newMetrics(m metric.Meter, t *Tailer) (*metrics, error) {
 		"Failed attempts to open (op open) or read (op read) a matched file, e.g. for lack of permission; each is retried every poll_interval.", "{error}")
 	unreadable, e3 := m.Int64ObservableGauge("flowship_filetail_unreadable_files",
 		metric.WithDescription("Matched files whose last open or read failed; they are retried every poll_interval."), metric.WithUnit("{file}"))
+	pending, e4 := m.Int64ObservableGauge("flowship_filetail_checkpoint_pending_batches",
+		metric.WithDescription("Batches the positions checkpoint still holds: handed on and not yet behind the acknowledged offset, up to a failed one. At most max_inflight_batches; after a failed batch it stops growing until restart."),
+		metric.WithUnit("{batch}"))
 	open, e1 := m.Int64ObservableGauge("flowship_filetail_open_files", metric.WithDescription("Files held open."), metric.WithUnit("{file}"))
 	lag, e2 := m.Int64ObservableGauge("flowship_filetail_checkpoint_lag_bytes",
 		metric.WithDescription("Per file: size minus the acknowledged offset."), metric.WithUnit("By"))
-	for _, e := range []error{e1, e2, e3} {
+	for _, e := range []error{e1, e2, e3, e4} {
 		if e != nil && err == nil {
 			err = e
 		}
@@ -61,12 +64,17 @@ func newMetrics(m metric.Meter, t *Tailer) (*metrics, error) {
 		o.ObserveInt64(unreadable, t.failures.n.Load(), ms.kindAttr)
 		t.mu.Lock()
 		defer t.mu.Unlock()
+		held := 0
+		for _, r := range t.files {
+			held += r.cp.Pending()
+		}
+		o.ObserveInt64(pending, int64(held), ms.kindAttr)
 		for _, r := range t.files {
 			o.ObserveInt64(lag, max(0, r.size.Load()-r.acked().Off),
 				metric.WithAttributes(kind, attribute.String("path", r.path)))
 		}
 		return nil
-	}, open, lag, unreadable)
+	}, open, lag, unreadable, pending)
 	return ms, err
 }
 

@@ -332,3 +332,33 @@ func TestLongLinesGoToTheDeadLetterLog(t *testing.T) {
 		t.Fatalf("dead-letter entry = %+v (raw %d bytes)", e, len(e.Raw))
 	}
 }
+
+// TestCheckpointStaysBoundedAfterAFailedBatch: after one batch fails, the
+// tailer reads on (the rest is replayed on restart); the positions
+// checkpoint holds at most max_inflight_batches entries however much is
+// read, and the gauge shows it.
+func TestCheckpointStaysBoundedAfterAFailedBatch(t *testing.T) {
+	dir := t.TempDir()
+	live := filepath.Join(dir, "flows.log")
+	cfg := testConfig(dir)
+	cfg.BatchLines, cfg.MaxInflightBatches = 1, 4
+	appendFile(t, live, numbered("x", 0, 2000))
+	var n atomic.Int32
+	failSecond := pipeline.ConsumerFunc(func(_ context.Context, b pipeline.Batch) error {
+		if n.Add(1) == 2 {
+			b.Ack(errors.New("kafka said no"))
+		} else {
+			b.Ack(nil)
+		}
+		return nil
+	})
+	r := start(t, cfg, failSecond)
+	waitFor(t, "every batch", func() bool { return n.Load() == 2000 })
+	if got := r.counter(t, "flowship_filetail_checkpoint_pending_batches"); got > int64(cfg.MaxInflightBatches) {
+		t.Fatalf("checkpoint holds %d batches, want at most max_inflight_batches (%d)", got, cfg.MaxInflightBatches)
+	}
+	r.stop(t)
+	if doc := readPositions(t, cfg.PositionsFile); doc.Files[0].Offset != 9 {
+		t.Fatalf("offset = %d, want 9 (end of the first batch)", doc.Files[0].Offset)
+	}
+}
