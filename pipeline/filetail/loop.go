@@ -48,7 +48,7 @@ func (t *Tailer) readFile(ctx context.Context, r *tracked) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		_, err := r.readChunk(t.rbuf, int(t.cfg.MaxLineSize), t)
+		_, err := r.readChunk(r.f, t.rbuf, int(t.cfg.MaxLineSize), t)
 		if t.full {
 			t.full = false
 			if err := t.send(ctx); err != nil {

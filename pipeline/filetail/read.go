@@ -73,11 +73,12 @@ const (
 	reasonFragment = "fragment"
 )
 
-// readChunk reads once from r at readOff into buf and hands every complete
-// line to sink, stopping early when sink is full. It returns how many
-// bytes it consumed and io.EOF when the file had nothing more to give.
-func (r *tracked) readChunk(buf []byte, maxLine int, sink lineSink) (int, error) {
-	n, err := r.f.ReadAt(buf, r.readOff)
+// readChunk reads once from src (r's file) at readOff into buf and hands
+// every complete line to sink, stopping early when sink is full. It
+// returns how many bytes it consumed and io.EOF when the file had nothing
+// more to give.
+func (r *tracked) readChunk(src io.ReaderAt, buf []byte, maxLine int, sink lineSink) (int, error) {
+	n, err := src.ReadAt(buf, r.readOff)
 	eof := errors.Is(err, io.EOF)
 	if err != nil && !eof {
 		return 0, err
