@@ -227,6 +227,9 @@ func TestSavedOffsetBeyondSizeIsCountedAndReadAgain(t *testing.T) {
 	if n := r.counter(t, "flowship_filetail_position_resets_total", attribute.String("reason", resetBeyondSize)); n != 1 {
 		t.Fatalf("position resets = %d, want 1", n)
 	}
+	if k, _ := fileKey(id, strings.NewReader(content)); sink.Records()[0].File == k || sink.Records()[0].File == "" {
+		t.Fatalf("identity after the reset = %q, want a new one (not %q)", sink.Records()[0].File, k)
+	}
 	if got := r.logs.lines("beyond the end of the file", live); len(got) != 1 {
 		t.Fatalf("%d log lines about the reset, want 1", len(got))
 	}

@@ -3,6 +3,7 @@ package filetail
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -316,7 +317,14 @@ func (t *Tailer) resume(s filePosition, o *opened, copied bool) (pos, string) {
 		t.m.positionResets.Add(context.Background(), 1, metric.WithAttributes(t.m.kind, attribute.String("reason", resetBeyondSize)))
 		t.log.Warn("saved position is beyond the end of the file, whose first bytes are unchanged (rewritten in place while stopped?); reading it again from the start",
 			"file", o.path, "offset", s.Offset, "size", o.size, "positions_file", t.cfg.PositionsFile)
-		return pos{Off: 0, Line: 1}, ""
+		// Another identity, so no later stage takes its lines for the
+		// ones it saw before; derived from the saved entry, so a crash
+		// before the next positions write picks the same one.
+		base := s.Key
+		if k, ok := fileKey(o.id, o.f); ok && base == "" {
+			base = k
+		}
+		return pos{Off: 0, Line: 1}, fmt.Sprintf("%s/reset@%d", base, s.Offset)
 	}
 	if copied {
 		t.log.Info("file is a copy of one read before (copytruncate while stopped); going on where the original was",

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 
@@ -226,7 +228,15 @@ func TestAckFailureHoldsOffset(t *testing.T) {
 	wantLines(t, s2.Records(), numbered("x", 10, 30))
 }
 
+// TestBackpressureBoundsBatchesInFlight runs in a synctest bubble: once
+// every goroutine of the tailer is blocked (synctest.Wait), and again
+// after many poll intervals of the bubble's clock, exactly
+// MaxInflightBatches batches have been handed on.
 func TestBackpressureBoundsBatchesInFlight(t *testing.T) {
+	synctest.Test(t, testBackpressureBoundsBatchesInFlight)
+}
+
+func testBackpressureBoundsBatchesInFlight(t *testing.T) {
 	dir := t.TempDir()
 	live := filepath.Join(dir, "flows.log")
 	cfg := testConfig(dir)
@@ -235,12 +245,14 @@ func TestBackpressureBoundsBatchesInFlight(t *testing.T) {
 	appendFile(t, live, numbered("x", 0, 1000))
 	sink := &pipelinetest.Sink{Hold: true}
 	start(t, cfg, sink)
-	waitFor(t, "window filled", func() bool { return sink.Batches() == 3 })
-	for range 20 { // give the reader time to overrun the limit if it could
-		waitFor(t, "poll", func() bool { return true })
-	}
+	synctest.Wait()
 	if got := sink.Batches(); got != 3 {
-		t.Fatalf("batches in flight = %d, want 3", got)
+		t.Fatalf("batches in flight once the tailer blocked = %d, want 3", got)
+	}
+	time.Sleep(100 * cfg.PollInterval)
+	synctest.Wait()
+	if got := sink.Batches(); got != 3 {
+		t.Fatalf("batches in flight after 100 poll intervals = %d, want 3", got)
 	}
 	if acked := sink.AckAll(nil); acked != 3 {
 		t.Fatalf("held acks = %d", acked)
