@@ -97,9 +97,9 @@
 // then a crash (the replay puts those late lines into the flushed part,
 // whose first version the index keeps, so they are lost unless the part
 // holding them had been written); a change of config (window, levels,
-// keys, filters) between the runs; and a rename of the file between the
-// runs while P and O lie in different files (positions are compared by
-// path), which can put the lines between O and P into the wrong part.
+// keys, filters) between the runs. Positions are compared by file
+// identity (Record.File), not path, so rotation between the runs moves
+// nothing into the wrong part.
 // Buckets open at shutdown are not flushed: their lines are failed, so
 // the next start rebuilds them whole.
 package aggregator

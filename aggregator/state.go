@@ -12,7 +12,10 @@ import (
 // stateVersion is the version of the persisted per-kind state.
 const stateVersion = 1
 
-// position is where a line starts: its Source and byte Offset.
+// position is where a line starts: its file's identity (Record.File, or
+// Source for records without one) and byte Offset. Identity, not path: a
+// new file at an old path (rotation while stopped) is never skipped as
+// already delivered, and a renamed one still is.
 type position struct {
 	Source string `json:"source"`
 	Offset int64  `json:"offset"`

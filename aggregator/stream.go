@@ -93,7 +93,10 @@ func (s *stream) consume(ctx context.Context, recs []pipeline.Record, ack pipeli
 
 // line aggregates one raw line.
 func (s *stream) line(r *pipeline.Record, b *inBatch) {
-	pos := position{Source: r.Source, Offset: r.Offset}
+	pos := position{Source: r.File, Offset: r.Offset}
+	if pos.Source == "" { // not from the file tailer
+		pos.Source = r.Source
+	}
 	s.replayBefore(pos)
 	s.stats.Lines++
 	defer s.replayAt(pos)

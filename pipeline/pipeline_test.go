@@ -66,8 +66,29 @@ func TestCheckpointerContiguous(t *testing.T) {
 	if h, _ := c.Highest(); h != 20 {
 		t.Fatalf("highest = %d after a failure, want 20", h)
 	}
-	if !c.Failed() {
-		t.Fatal("Failed() = false")
+}
+
+// TestCheckpointerIsBoundedAfterAFailure: once an entry failed, the
+// entries tracked after it can never move the watermark, so none is
+// kept: a tailer that reads on after a failed batch (until restart) does
+// not grow it. Entries before the failed one still move the watermark.
+func TestCheckpointerIsBoundedAfterAFailure(t *testing.T) {
+	c := NewCheckpointer[int]()
+	r1, r2, r3 := c.Track(10), c.Track(20), c.Track(30)
+	r2(errors.New("failed"))
+	for i := range 100000 {
+		c.Track(40 + i)(nil)
+	}
+	if n := c.Pending(); n > 3 {
+		t.Fatalf("%d entries kept after a failure, want at most the 3 tracked before it", n)
+	}
+	r3(nil)
+	r1(nil)
+	if h, _ := c.Highest(); h != 10 {
+		t.Fatalf("highest = %d, want 10 (the entry before the failed one)", h)
+	}
+	if n := c.Pending(); n > 2 {
+		t.Fatalf("%d entries kept, want at most the failed one and the one after it", n)
 	}
 }
 

@@ -45,4 +45,10 @@ type Record struct {
 	Source string // file path (raw lines) or topic/partition (documents); for error messages
 	Offset int64  // byte offset of the line in Source, or the Kafka offset
 	Line   int64  // 1-based line number in Source when known, else 0
+	// File identifies the file a raw line came from, across renames and
+	// restarts: opaque, set by the file tailer (device, inode and a hash
+	// of the file's first line), "" for other records. A stage that
+	// remembers a place in its input compares File, never Source: a new
+	// file at an old path is another file.
+	File string
 }

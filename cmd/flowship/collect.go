@@ -93,12 +93,22 @@ func collect(ctx context.Context, cfg Config, logOut io.Writer) error {
 	if len(inputs) == 0 {
 		return errors.New("no input enabled: set inputs.<kind>.enabled: true for flows, l7 or dns")
 	}
+	// Lines the tailers skip (longer than max_line_size) go to the same
+	// dead-letter log as the lines the aggregator cannot parse.
+	var deadLetter *filetail.DeadLetterLog
+	if cfg.Aggregation.DeadLetterLog != "" {
+		if deadLetter, err = filetail.OpenDeadLetterLog(cfg.Aggregation.DeadLetterLog); err != nil {
+			return fmt.Errorf("aggregation.dead_letter_log: %w", err)
+		}
+		defer deadLetter.Close()
+	}
 	var tailers []*filetail.Tailer
 	for _, in := range inputs {
 		t, err := filetail.New(in, tel, agg)
 		if err != nil {
 			return fmt.Errorf("inputs.%s: %w", in.Kind, err)
 		}
+		t.SetDeadLetter(deadLetter)
 		if err := agg.Restore(in.Kind, t.State()); err != nil {
 			return fmt.Errorf("inputs.%s: restoring aggregation state from %s: %w", in.Kind, in.Resolved().PositionsFile, err)
 		}

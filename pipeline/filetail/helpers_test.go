@@ -3,9 +3,11 @@ package filetail
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,20 +39,62 @@ type run struct {
 	cancel context.CancelFunc
 	done   chan error
 	reader *sdkmetric.ManualReader
+	logs   *logBuffer
+}
+
+// logBuffer collects log output; safe for concurrent use.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// lines returns the log lines that contain every one of subs.
+func (l *logBuffer) lines(subs ...string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+next:
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		for _, s := range subs {
+			if !strings.Contains(line, s) {
+				continue next
+			}
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 func start(t *testing.T, cfg Config, next pipeline.Consumer) *run {
+	t.Helper()
+	return startWith(t, cfg, next, nil)
+}
+
+// startWith is start with setup applied to the Tailer before Run; the
+// run's log lines are kept in run.logs.
+func startWith(t *testing.T, cfg Config, next pipeline.Consumer, setup func(*Tailer)) *run {
 	t.Helper()
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	tel := pipeline.NopTelemetry()
 	tel.Meter = mp.Meter("test")
+	logs := &logBuffer{}
+	tel.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	tl, err := New(cfg, tel, next)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	if setup != nil {
+		setup(tl)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &run{t: tl, cancel: cancel, done: make(chan error, 1), reader: reader}
+	r := &run{t: tl, cancel: cancel, done: make(chan error, 1), reader: reader, logs: logs}
 	go func() { r.done <- tl.Run(ctx) }()
 	t.Cleanup(func() { r.stop(t) })
 	return r

@@ -1,6 +1,7 @@
 package filetail
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -63,4 +64,26 @@ func (f fingerprint) matches(r io.ReaderAt) (bool, error) {
 		return false, err
 	}
 	return full && got.Sum == f.Sum, nil
+}
+
+// fileKey returns the identity a file's lines carry in
+// pipeline.Record.File: device, inode and a hash of the file's first line
+// (at most FingerprintSize bytes). Unlike the fingerprint it does not grow
+// with the file, so it is the same on every run once that line is
+// complete; ok is false while it is not.
+func fileKey(id fileID, r io.ReaderAt) (key string, ok bool) {
+	var buf [FingerprintSize]byte
+	n, err := r.ReadAt(buf[:], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", false
+	}
+	b := buf[:n]
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i+1]
+	} else if n < FingerprintSize {
+		return "", false
+	}
+	h := fnv.New64a()
+	h.Write(b)
+	return fmt.Sprintf("%x:%x:%016x", id.Dev, id.Inode, h.Sum64()), true
 }

@@ -5,8 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"slices"
 	"time"
 )
@@ -47,7 +48,7 @@ func (t *Tailer) readFile(ctx context.Context, r *tracked) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		_, err := r.readChunk(t.rbuf, int(t.cfg.MaxLineSize), t)
+		_, err := r.readChunk(r.f, t.rbuf, int(t.cfg.MaxLineSize), t)
 		if t.full {
 			t.full = false
 			if err := t.send(ctx); err != nil {
@@ -59,7 +60,7 @@ func (t *Tailer) readFile(ctx context.Context, r *tracked) error {
 			continue
 		}
 		if !errors.Is(err, io.EOF) {
-			t.log.Error("cannot read file; will retry from the same offset", "file", r.path, "offset", r.readOff, "err", err)
+			t.fileError(r.path, opRead, fmt.Errorf("at offset %d: %w", r.readOff, err))
 			t.closeTracked(r)
 			return nil
 		}
@@ -86,8 +87,11 @@ func (t *Tailer) readFile(ctx context.Context, r *tracked) error {
 
 // reopen opens r's file by its last path, checking it is still r.
 func (t *Tailer) reopen(r *tracked) bool {
-	f, err := os.Open(r.path)
+	f, err := t.openFile(r.path)
 	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.fileError(r.path, opOpen, err)
+		}
 		return false
 	}
 	fi, err := f.Stat()
@@ -97,6 +101,7 @@ func (t *Tailer) reopen(r *tracked) bool {
 			if ok, ferr := r.fp.matches(f); ferr == nil && ok {
 				r.f = f
 				t.open.Add(1)
+				t.fileOK(r.path)
 				return true
 			}
 		}
@@ -132,8 +137,6 @@ func (t *Tailer) positionsLoop(stop <-chan struct{}) {
 // snapshot returns the positions document (acknowledged offsets only) and
 // the fluentd pos lines for the live files.
 func (t *Tailer) snapshot() (positionsDoc, []byte) {
-	t.commitMu.Lock()
-	defer t.commitMu.Unlock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	doc := positionsDoc{Version: positionsVersion, Kind: string(t.cfg.Kind), Files: []filePosition{}, State: t.state}
@@ -143,7 +146,7 @@ func (t *Tailer) snapshot() (positionsDoc, []byte) {
 		doc.Files = append(doc.Files, filePosition{
 			Path: r.path, Dev: r.id.Dev, Inode: r.id.Inode,
 			Fingerprint: r.fp.String(), FingerprintBytes: r.fp.Len,
-			Offset: p.Off, Line: p.Line,
+			Offset: p.Off, Line: p.Line, Key: r.key,
 		})
 		if t.live[r.path] && !r.gone {
 			fl = AppendFluentdPos(fl, Position{Path: r.path, Offset: p.Off, Inode: r.id.Inode})

@@ -32,6 +32,10 @@ type filePosition struct {
 	FingerprintBytes int64  `json:"fingerprint_bytes"` // ≤ FingerprintSize
 	Offset           int64  `json:"offset"`            // byte offset after the last acknowledged line
 	Line             int64  `json:"line,omitempty"`    // lines before Offset, 0 when unknown
+	// Key is the identity the file's lines carry (pipeline.Record.File);
+	// a copy that resumes this position keeps it. Empty when no line was
+	// read yet or in files written before it existed.
+	Key string `json:"key,omitempty"`
 }
 
 func (p filePosition) fingerprint() (fingerprint, error) {
@@ -55,6 +59,13 @@ func loadPositions(path string, kind string) (*positionsDoc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read positions file %s: %w", path, err)
 	}
+	return parsePositions(data, path, kind)
+}
+
+// parsePositions parses the content of positions file path. A document
+// that does not parse or holds an invalid entry gives an error wrapping
+// errCorrupt.
+func parsePositions(data []byte, path, kind string) (*positionsDoc, error) {
 	var doc positionsDoc
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -68,7 +79,7 @@ func loadPositions(path string, kind string) (*positionsDoc, error) {
 		return nil, fmt.Errorf("%w %s: it holds kind %q, this input is %q; give each input its own positions_file", errCorrupt, path, doc.Kind, kind)
 	}
 	for _, f := range doc.Files {
-		if _, err := f.fingerprint(); err != nil || f.Offset < 0 {
+		if _, err := f.fingerprint(); err != nil || f.Offset < 0 || f.Line < 0 {
 			return nil, fmt.Errorf("%w %s: entry for %q is invalid", errCorrupt, path, f.Path)
 		}
 	}

@@ -27,14 +27,16 @@ func (p pos) after(n int64) pos {
 }
 
 // tracked is one file identity being read. Identity fields (path, fp,
-// livePath, gone, goneScans) are written under Tailer.mu because the positions writer reads
-// them; reader fields belong to the read loop alone.
+// key, livePath, gone, goneScans) are written under Tailer.mu because the
+// positions writer reads them; reader fields belong to the read loop
+// alone.
 type tracked struct {
 	id        fileID
 	seq       uint64
 	path      string      // last path it was seen at
 	livePath  string      // the live path it was last seen at, "" if never
 	fp        fingerprint // of the first fp.Len bytes
+	key       string      // identity for Record.File; "" until derived (see fileKey)
 	gone      bool        // not found by the globs at the last scan
 	goneScans int         // consecutive scans it was not found
 	cp        *pipeline.Checkpointer[pos]
@@ -71,11 +73,12 @@ const (
 	reasonFragment = "fragment"
 )
 
-// readChunk reads once from r at readOff into buf and hands every complete
-// line to sink, stopping early when sink is full. It returns how many
-// bytes it consumed and io.EOF when the file had nothing more to give.
-func (r *tracked) readChunk(buf []byte, maxLine int, sink lineSink) (int, error) {
-	n, err := r.f.ReadAt(buf, r.readOff)
+// readChunk reads once from src (r's file) at readOff into buf and hands
+// every complete line to sink, stopping early when sink is full. It
+// returns how many bytes it consumed and io.EOF when the file had nothing
+// more to give.
+func (r *tracked) readChunk(src io.ReaderAt, buf []byte, maxLine int, sink lineSink) (int, error) {
+	n, err := src.ReadAt(buf, r.readOff)
 	eof := errors.Is(err, io.EOF)
 	if err != nil && !eof {
 		return 0, err

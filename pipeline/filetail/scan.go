@@ -2,9 +2,16 @@ package filetail
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/flowship/flowship/pipeline"
 )
@@ -23,6 +30,8 @@ type candidate struct {
 // scan matches the globs against the tracked files: it follows renames,
 // notices truncation, inode reuse and deletion, and starts tracking new
 // files (oldest first, so rotated files are read before the live one).
+// A file is tracked once however many names it has (symlinks, hard
+// links): the first name the patterns give wins.
 func (t *Tailer) scan(first bool) error {
 	var paths []string
 	for _, pat := range t.cfg.Paths {
@@ -34,6 +43,7 @@ func (t *Tailer) scan(first bool) error {
 		}
 	}
 	seen := map[*tracked]bool{}
+	ids := map[fileID]bool{}
 	var fresh []candidate
 	for _, p := range paths {
 		fi, err := os.Stat(p)
@@ -46,13 +56,17 @@ func (t *Tailer) scan(first bool) error {
 		}
 		if r := t.find(id); r != nil {
 			if seen[r] {
-				continue // a second name (hard link) of the same file
+				continue // a second name (hard link, symlink) of the same file
 			}
 			if t.check(r, p, fi) {
 				seen[r] = true
 				continue
 			}
 		}
+		if ids[id] {
+			continue // a second name of a file not tracked yet
+		}
+		ids[id] = true
 		fresh = append(fresh, candidate{p, id, fi})
 	}
 	t.mu.Lock()
@@ -75,12 +89,17 @@ func (t *Tailer) scan(first bool) error {
 		}
 		return 0
 	})
-	for _, c := range fresh {
-		t.add(c, first)
+	if first && !t.firstRun {
+		t.addSaved(fresh)
+	} else {
+		for _, c := range fresh {
+			t.add(c, first)
+		}
 	}
 	if first {
 		t.saved, t.fluentd = nil, nil
 	}
+	t.failures.forget(paths)
 	return nil
 }
 
@@ -108,8 +127,11 @@ func (t *Tailer) check(r *tracked, p string, fi os.FileInfo) bool {
 	if changed {
 		ra := r.f
 		if ra == nil {
-			f, err := os.Open(p)
+			f, err := t.openFile(p)
 			if err != nil {
+				if !errors.Is(err, fs.ErrNotExist) {
+					t.fileError(p, opOpen, err)
+				}
 				return true // look again next scan
 			}
 			defer f.Close()
@@ -154,72 +176,171 @@ func (t *Tailer) retire(r *tracked) {
 	t.mu.Unlock()
 }
 
-// add starts tracking the file of c at its start position.
-func (t *Tailer) add(c candidate, first bool) {
-	f, err := os.Open(c.path)
+// opened is a candidate file, open, with what tracking it needs.
+type opened struct {
+	candidate
+	f     *os.File
+	size  int64
+	fp    fingerprint
+	mtime time.Time
+}
+
+// openCandidate opens the file of c and checks it is still c. A file that cannot
+// be opened or read is counted and logged (rate-limited) and tried again
+// on the next scan.
+func (t *Tailer) openCandidate(c candidate) (*opened, bool) {
+	f, err := t.openFile(c.path)
 	if err != nil {
-		return // gone since the stat; the next scan will tell
+		if !errors.Is(err, fs.ErrNotExist) { // gone since the stat: the next scan tells
+			t.fileError(c.path, opOpen, err)
+		}
+		return nil, false
 	}
 	fi, err := f.Stat()
-	if id, ierr := statID(fi); err != nil || ierr != nil || id != c.id {
+	if err != nil {
 		f.Close()
-		return // renamed over since the stat
+		t.fileError(c.path, opOpen, err)
+		return nil, false
+	}
+	if id, err := statID(fi); err != nil || id != c.id {
+		f.Close()
+		return nil, false // renamed over since the stat
 	}
 	size := fi.Size()
 	fp, _, err := fingerprintOf(f, min(size, FingerprintSize))
 	if err != nil {
 		f.Close()
-		t.log.Warn("cannot read file; will try again", "file", c.path, "err", err)
+		t.fileError(c.path, opRead, err)
+		return nil, false
+	}
+	t.fileOK(c.path)
+	return &opened{candidate: c, f: f, size: size, fp: fp, mtime: fi.ModTime()}, true
+}
+
+// add starts tracking the file of c at its start position.
+func (t *Tailer) add(c candidate, first bool) {
+	o, ok := t.openCandidate(c)
+	if !ok {
 		return
 	}
-	start := t.startPos(c.path, c.id, f, size, first)
+	t.track(o, t.startPos(c.path, c.id, o.size, first), "")
+}
+
+// track starts tracking o at start. key is the identity its lines carry
+// (Record.File), "" to derive it from the file once its first line is
+// complete.
+func (t *Tailer) track(o *opened, start pos, key string) {
 	t.seq++
 	r := &tracked{
-		id: c.id, seq: t.seq, path: c.path, fp: fp,
+		id: o.id, seq: t.seq, path: o.path, fp: o.fp, key: key,
 		cp: pipeline.NewCheckpointer[pos](), base: start,
-		lineStart: start, readOff: start.Off, mtime: fi.ModTime(),
+		lineStart: start, readOff: start.Off, mtime: o.mtime,
 	}
-	if t.live[c.path] {
-		r.livePath = c.path
+	if t.live[o.path] {
+		r.livePath = o.path
 	}
-	r.size.Store(size)
+	r.size.Store(o.size)
 	if int(t.open.Load()) < t.cfg.MaxOpenFiles {
-		r.f = f
+		r.f = o.f
 		t.open.Add(1)
 	} else {
-		f.Close()
+		o.f.Close()
 	}
 	t.mu.Lock()
 	t.files = append(t.files, r)
 	t.mu.Unlock()
-	t.log.Debug("tracking file", "file", c.path, "inode", c.id.Inode, "offset", start.Off)
+	t.log.Debug("tracking file", "file", o.path, "inode", o.id.Inode, "offset", start.Off)
 }
 
-// startPos decides where reading f begins. On the first scan a saved
-// position of ours (matched by identity, even under a new name) wins;
-// without one, on a first start, an imported fluentd position (matched by
+// addSaved starts tracking the files found by the first scan after a
+// restart. A saved position belongs to the file with its inode and
+// fingerprint, under whatever name (rename rotation, also twice); failing
+// that, to a file under another inode that starts with the same
+// fingerprinted bytes and is at least as long as the saved offset: a copy
+// (copytruncate while we were stopped), which goes on where the original
+// was and keeps its identity. Every other file is new and read from its
+// first byte, even at a path a saved file had.
+func (t *Tailer) addSaved(fresh []candidate) {
+	var files []*opened
+	for _, c := range fresh {
+		if o, ok := t.openCandidate(c); ok {
+			files = append(files, o)
+		}
+	}
+	start := make([]pos, len(files))
+	keys := make([]string, len(files))
+	matched := make([]bool, len(files))
+	used := make([]bool, len(t.saved))
+	for i := range start {
+		start[i] = pos{Off: 0, Line: 1}
+	}
+	for _, copies := range []bool{false, true} {
+		for j, s := range t.saved {
+			for i, o := range files {
+				if used[j] || matched[i] || !savedMatches(s, o, copies) {
+					continue
+				}
+				used[j], matched[i] = true, true
+				start[i], keys[i] = t.resume(s, o, copies)
+			}
+		}
+	}
+	for i, o := range files {
+		t.track(o, start[i], keys[i])
+	}
+}
+
+// savedMatches reports whether saved position s belongs to o: the same
+// inode (and device, unless a fingerprint proves the content) with the
+// same first bytes, or, for copies, another inode with the same first
+// bytes and at least s.Offset of them.
+func savedMatches(s filePosition, o *opened, copies bool) bool {
+	sfp, err := s.fingerprint()
+	if err != nil {
+		return false
+	}
+	same := s.Inode == o.id.Inode && (s.Dev == o.id.Dev || sfp.Len > 0)
+	switch {
+	case !copies && !same:
+		return false
+	case copies && (same || sfp.Len == 0 || o.size < s.Offset):
+		return false
+	}
+	ok, err := sfp.matches(o.f)
+	return err == nil && ok
+}
+
+// resume returns where to go on in o, which saved position s belongs to,
+// and the identity its lines carry.
+func (t *Tailer) resume(s filePosition, o *opened, copied bool) (pos, string) {
+	if s.Offset > o.size {
+		t.m.positionResets.Add(context.Background(), 1, metric.WithAttributes(t.m.kind, attribute.String("reason", resetBeyondSize)))
+		t.log.Warn("saved position is beyond the end of the file, whose first bytes are unchanged (rewritten in place while stopped?); reading it again from the start",
+			"file", o.path, "offset", s.Offset, "size", o.size, "positions_file", t.cfg.PositionsFile)
+		// Another identity, so no later stage takes its lines for the
+		// ones it saw before; derived from the saved entry, so a crash
+		// before the next positions write picks the same one.
+		base := s.Key
+		if k, ok := fileKey(o.id, o.f); ok && base == "" {
+			base = k
+		}
+		return pos{Off: 0, Line: 1}, fmt.Sprintf("%s/reset@%d", base, s.Offset)
+	}
+	if copied {
+		t.log.Info("file is a copy of one read before (copytruncate while stopped); going on where the original was",
+			"file", o.path, "copy_of", s.Path, "offset", s.Offset)
+	}
+	return pos{Off: s.Offset, Line: s.Line}, s.Key
+}
+
+// startPos decides where reading a file that has no saved position of
+// ours begins: on a first start, an imported fluentd position (matched by
 // inode, preferring the same path); without that, start_at. Files that
 // appear later, or that were created while we were stopped, start at 0.
-func (t *Tailer) startPos(p string, id fileID, f *os.File, size int64, first bool) pos {
+func (t *Tailer) startPos(p string, id fileID, size int64, first bool) pos {
 	zero := pos{Off: 0, Line: 1}
 	switch {
-	case !first:
-		return zero
-	case !t.firstRun:
-		for i, s := range t.saved {
-			sfp, _ := s.fingerprint()
-			if s.Inode != id.Inode || (s.Dev != id.Dev && sfp.Len == 0) {
-				continue
-			}
-			if ok, err := sfp.matches(f); err != nil || !ok {
-				continue
-			}
-			t.saved = slices.Delete(t.saved, i, i+1)
-			if s.Offset > size {
-				return zero // truncated while we were stopped
-			}
-			return pos{Off: s.Offset, Line: s.Line}
-		}
+	case !first || !t.firstRun:
 		return zero
 	case len(t.fluentd) > 0:
 		best := -1

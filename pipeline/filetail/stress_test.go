@@ -77,12 +77,12 @@ func TestStressRotationAndRestartEveryLineOnceInOrder(t *testing.T) {
 	waitFor(t, "a third of the lines", func() bool { return len(s1.Records()) >= total/3 })
 	r1.stop(t)
 	s2 := &pipelinetest.Sink{}
-	start(t, cfg, s2)
+	r2 := start(t, cfg, s2)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "every line", func() bool { return len(s1.Records())+len(s2.Records()) >= total })
-	time.Sleep(20 * time.Millisecond) // a duplicate would show up now
+	r2.stop(t) // after Run returns no batch can arrive: a duplicate would be counted now
 	all := append(s1.Records(), s2.Records()...)
 	if len(all) != total {
 		t.Fatalf("got %d lines, want %d", len(all), total)

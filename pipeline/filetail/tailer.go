@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,23 +26,26 @@ type Tailer struct {
 	live  map[string]bool // live paths (patterns without glob characters)
 	slots chan struct{}   // one per batch in flight
 
-	commitMu sync.Mutex // held by Atomically and by snapshot: state and offsets are read together
-	mu       sync.Mutex // guards files, state, identity fields of tracked
-	files    []*tracked // in reading order (oldest first)
-	state    json.RawMessage
+	mu    sync.Mutex // guards files, state, identity fields of tracked
+	files []*tracked // in reading order (oldest first)
+	state json.RawMessage
 
 	lastWritten, lastFluentd []byte // positions writer only
 
 	// read loop only
-	seq      uint64
-	saved    []filePosition // from our positions file, matched on the first scan
-	fluentd  []Position     // imported fluentd positions, first scan only
-	firstRun bool           // no positions of our own existed
-	leadFrag map[string]bool
-	open     atomic.Int64 // descriptors held; read by the metrics callback
-	full     bool         // the sink refused a line: send the batch
-	rbuf     []byte
-	b        batch
+	seq              uint64
+	saved            []filePosition // from our positions file, matched on the first scan
+	fluentd          []Position     // imported fluentd positions, first scan only
+	firstRun         bool           // no positions of our own existed
+	leadFrag         map[string]bool
+	open             atomic.Int64                   // descriptors held; read by the metrics callback
+	failures         failures                       // files that cannot be opened or read
+	openFile         func(string) (*os.File, error) // os.Open; a test seam (root reads any file)
+	deadLetter       deadLetterWriter               // nil: skipped lines are only counted and logged
+	deadLetterLogged time.Time                      // last log of a failed dead-letter write (read loop)
+	full             bool                           // the sink refused a line: send the batch
+	rbuf             []byte
+	b                batch
 }
 
 // New validates cfg, loads the positions file (a corrupt one is moved
@@ -60,6 +64,8 @@ func New(cfg Config, tel pipeline.Telemetry, next pipeline.Consumer) (*Tailer, e
 		slots:    make(chan struct{}, cfg.MaxInflightBatches),
 		leadFrag: map[string]bool{},
 		rbuf:     make([]byte, 64<<10),
+		failures: failures{byPath: map[string]*fileFailure{}},
+		openFile: os.Open,
 	}
 	for _, p := range cfg.Paths {
 		if isLivePattern(p) {
@@ -119,24 +125,15 @@ func (t *Tailer) State() json.RawMessage {
 // SetState attaches state, an opaque JSON value owned by a later stage
 // (the aggregator's last flushed bucket), to the positions file: it is
 // written in the same atomic write as the offsets. Call it before calling
-// the Acks whose offsets it belongs with, both inside Atomically when the
-// state is only valid with exactly those offsets. A nil state removes it.
+// the Acks whose offsets it belongs with: a positions write then never
+// pairs offsets with an older state (it may pair the new state with the
+// older offsets, which a later stage must allow for). A nil state removes
+// it.
 func (t *Tailer) SetState(state json.RawMessage) {
 	cp := append(json.RawMessage(nil), state...)
 	t.mu.Lock()
 	t.state = cp
 	t.mu.Unlock()
-}
-
-// Atomically runs fn so that no positions write sees part of it: call
-// SetState and the Acks that state belongs with inside fn, and the
-// positions file holds either the old state with the old offsets or the
-// new state with the new offsets. fn must not block; Acks of this
-// Tailer's batches never do.
-func (t *Tailer) Atomically(fn func()) {
-	t.commitMu.Lock()
-	defer t.commitMu.Unlock()
-	fn()
 }
 
 // Run reads until ctx ends or the next stage fails. At the end it waits
@@ -236,6 +233,9 @@ func (t *Tailer) line(r *tracked, b []byte, at pos) bool {
 		return false
 	}
 	t.own(r)
+	if r.key == "" {
+		t.setKey(r)
+	}
 	if t.b.arena == nil { // one allocation per batch, sized so it rarely grows
 		t.b.arena = make([]byte, 0, min(int(t.cfg.BatchBytes), 4<<20))
 		t.b.recs = make([]pipeline.Record, 0, min(t.cfg.BatchLines, 4096))
@@ -248,6 +248,7 @@ func (t *Tailer) line(r *tracked, b []byte, at pos) bool {
 		Source: r.path,
 		Offset: at.Off,
 		Line:   at.Line,
+		File:   r.key,
 	})
 	t.b.bytes += len(b)
 	t.b.end = at.after(int64(len(b)) + 1)
@@ -264,9 +265,23 @@ func (t *Tailer) bad(r *tracked, reason string, at, next pos) bool {
 	t.own(r)
 	t.b.end = next
 	t.m.badLine(reason)
+	if reason == reasonTooLong {
+		t.deadLetterLine(r, reason, at, next)
+	}
 	t.log.Warn("line skipped", "file", r.path, "offset", at.Off, "line", at.Line, "reason", reason,
 		"bytes", next.Off-at.Off, "max_line_size", int64(t.cfg.MaxLineSize))
 	return true
+}
+
+// setKey derives r's identity for Record.File from its first line.
+func (t *Tailer) setKey(r *tracked) {
+	k, ok := fileKey(r.id, r.f)
+	if !ok { // the first line is not there: rewritten under us; check will see it
+		k = fmt.Sprintf("%x:%x:%s/%d", r.id.Dev, r.id.Inode, r.fp, r.fp.Len)
+	}
+	t.mu.Lock()
+	r.key = k
+	t.mu.Unlock()
 }
 
 func (t *Tailer) own(r *tracked) {

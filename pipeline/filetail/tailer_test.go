@@ -2,12 +2,15 @@ package filetail
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 
@@ -225,7 +228,15 @@ func TestAckFailureHoldsOffset(t *testing.T) {
 	wantLines(t, s2.Records(), numbered("x", 10, 30))
 }
 
+// TestBackpressureBoundsBatchesInFlight runs in a synctest bubble: once
+// every goroutine of the tailer is blocked (synctest.Wait), and again
+// after many poll intervals of the bubble's clock, exactly
+// MaxInflightBatches batches have been handed on.
 func TestBackpressureBoundsBatchesInFlight(t *testing.T) {
+	synctest.Test(t, testBackpressureBoundsBatchesInFlight)
+}
+
+func testBackpressureBoundsBatchesInFlight(t *testing.T) {
 	dir := t.TempDir()
 	live := filepath.Join(dir, "flows.log")
 	cfg := testConfig(dir)
@@ -234,12 +245,14 @@ func TestBackpressureBoundsBatchesInFlight(t *testing.T) {
 	appendFile(t, live, numbered("x", 0, 1000))
 	sink := &pipelinetest.Sink{Hold: true}
 	start(t, cfg, sink)
-	waitFor(t, "window filled", func() bool { return sink.Batches() == 3 })
-	for range 20 { // give the reader time to overrun the limit if it could
-		waitFor(t, "poll", func() bool { return true })
-	}
+	synctest.Wait()
 	if got := sink.Batches(); got != 3 {
-		t.Fatalf("batches in flight = %d, want 3", got)
+		t.Fatalf("batches in flight once the tailer blocked = %d, want 3", got)
+	}
+	time.Sleep(100 * cfg.PollInterval)
+	synctest.Wait()
+	if got := sink.Batches(); got != 3 {
+		t.Fatalf("batches in flight after 100 poll intervals = %d, want 3", got)
 	}
 	if acked := sink.AckAll(nil); acked != 3 {
 		t.Fatalf("held acks = %d", acked)
@@ -286,4 +299,78 @@ func TestStartAtEnd(t *testing.T) {
 	appendFile(t, live, numbered("new", 0, 3))
 	waitFor(t, "new lines", func() bool { return len(sink.Records()) == 3 })
 	wantLines(t, sink.Records(), numbered("new", 0, 3))
+}
+
+// TestLongLinesGoToTheDeadLetterLog: a skipped over-long line is written
+// to the dead-letter log with the file, offset, line number, reason and a
+// sample of its first bytes, not only counted.
+func TestLongLinesGoToTheDeadLetterLog(t *testing.T) {
+	dir := t.TempDir()
+	live := filepath.Join(dir, "flows.log")
+	cfg := testConfig(dir)
+	cfg.MaxLineSize = 100
+	long := "{\"start_time\":" + strings.Repeat("L", 200*1024) // spans several reads
+	appendFile(t, live, "before\n"+long+"\nafter\n")
+	dlPath := filepath.Join(dir, "dead-letter.jsonl")
+	dl, err := OpenDeadLetterLog(dlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close()
+	sink := &pipelinetest.Sink{}
+	r := startWith(t, cfg, sink, func(tl *Tailer) { tl.SetDeadLetter(dl) })
+	waitFor(t, "lines", func() bool { return len(sink.Records()) == 2 })
+	r.stop(t)
+	b, err := os.ReadFile(dlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct {
+		Kind      string `json:"kind"`
+		File      string `json:"file"`
+		Line      int64  `json:"line"`
+		Offset    int64  `json:"offset"`
+		Reason    string `json:"reason"`
+		Error     string `json:"error"`
+		Bytes     int64  `json:"bytes"`
+		Raw       string `json:"raw"`
+		Truncated bool   `json:"truncated"`
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatalf("dead-letter log %q: %v", b, err)
+	}
+	if e.Kind != "flows" || e.File != live || e.Line != 2 || e.Offset != 7 || e.Reason != reasonTooLong ||
+		e.Bytes != int64(len(long)) || !e.Truncated || e.Raw != long[:DeadLetterSample] || !strings.Contains(e.Error, "max_line_size") {
+		t.Fatalf("dead-letter entry = %+v (raw %d bytes)", e, len(e.Raw))
+	}
+}
+
+// TestCheckpointStaysBoundedAfterAFailedBatch: after one batch fails, the
+// tailer reads on (the rest is replayed on restart); the positions
+// checkpoint holds at most max_inflight_batches entries however much is
+// read, and the gauge shows it.
+func TestCheckpointStaysBoundedAfterAFailedBatch(t *testing.T) {
+	dir := t.TempDir()
+	live := filepath.Join(dir, "flows.log")
+	cfg := testConfig(dir)
+	cfg.BatchLines, cfg.MaxInflightBatches = 1, 4
+	appendFile(t, live, numbered("x", 0, 2000))
+	var n atomic.Int32
+	failSecond := pipeline.ConsumerFunc(func(_ context.Context, b pipeline.Batch) error {
+		if n.Add(1) == 2 {
+			b.Ack(errors.New("kafka said no"))
+		} else {
+			b.Ack(nil)
+		}
+		return nil
+	})
+	r := start(t, cfg, failSecond)
+	waitFor(t, "every batch", func() bool { return n.Load() == 2000 })
+	if got := r.counter(t, "flowship_filetail_checkpoint_pending_batches"); got > int64(cfg.MaxInflightBatches) {
+		t.Fatalf("checkpoint holds %d batches, want at most max_inflight_batches (%d)", got, cfg.MaxInflightBatches)
+	}
+	r.stop(t)
+	if doc := readPositions(t, cfg.PositionsFile); doc.Files[0].Offset != 9 {
+		t.Fatalf("offset = %d, want 9 (end of the first batch)", doc.Files[0].Offset)
+	}
 }
