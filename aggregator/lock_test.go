@@ -50,7 +50,7 @@ func TestMetricsAnswerWhileNextStageBlocks(t *testing.T) {
 	}()
 	select {
 	case rm := <-answered:
-		if got := gaugeValue(rm, "flowship_aggregator_open_buckets", "flow"); got != 1 {
+		if got := gaugeValue(rm, "flowship_aggregator_open_buckets", string(pipeline.KindFlow)); got != 1 {
 			t.Errorf("open_buckets{kind=flow} = %d while the first bucket is being sent, want 1 (the second)", got)
 		}
 	case <-time.After(10 * time.Second):

@@ -46,7 +46,8 @@ type stream struct {
 	replayLeft     int             // after Restore: flush events not yet replayed
 	ackedAtRestore map[partID]bool // after Restore: parts acknowledged before the crash
 
-	out     []pipeline.Batch // flushed, not yet handed on
+	out     []pipeline.Batch // flushed, not yet taken for sending
+	sending int              // consume calls handing batches on now (without mu)
 	docSize int              // bytes to reserve per document (key included) when emitting
 	stats   Stats
 	bad     badLog
@@ -66,10 +67,11 @@ func newStream(a *Aggregator, kind pipeline.Kind, proc kindProc) *stream {
 }
 
 // consume aggregates the records of s's kind from recs; ack stands for
-// all of them.
+// all of them. The flushed documents are handed to the next stage after
+// s.mu is released: no lock is held across next.Consume, so the gauges,
+// Stats and the idle tick answer while the next stage blocks.
 func (s *stream) consume(ctx context.Context, recs []pipeline.Record, ack pipeline.Ack) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	b := s.tr.register(ack)
 	before := s.stats
 	for i := range recs {
@@ -82,12 +84,21 @@ func (s *stream) consume(ctx context.Context, recs []pipeline.Record, ack pipeli
 		pos := s.lastPos
 		b.lastPos = &pos
 	}
-	s.send(ctx)
+	out := s.takeOut()
+	s.sending++
+	s.a.count(s.kind, before, s.stats)
+	s.mu.Unlock()
+
+	s.send(ctx, out)
+
+	s.mu.Lock()
+	s.sending--
 	// Quiet input is measured from here: while send waited for the next
 	// stage (backpressure) no input could arrive, and an idle flush then
-	// would split the bucket the following lines still belong to.
+	// would split the bucket the following lines still belong to (idle
+	// skips while sending > 0).
 	s.lastIn = time.Now()
-	s.a.count(s.kind, before, s.stats)
+	s.mu.Unlock()
 	b.release(nil)
 }
 
@@ -315,16 +326,21 @@ func (s *stream) emit(p *part) {
 	}
 }
 
-// send hands the queued output batches to the next stage. A batch it
-// refuses is failed here, which fails the input lines behind it.
-func (s *stream) send(ctx context.Context) {
-	for i, b := range s.out {
+// takeOut removes the queued output batches for sending; s.mu is held.
+func (s *stream) takeOut() []pipeline.Batch {
+	out := s.out
+	s.out = nil
+	return out
+}
+
+// send hands output batches to the next stage; s.mu must NOT be held. A
+// batch it refuses is failed here, which fails the input lines behind it.
+func (s *stream) send(ctx context.Context, out []pipeline.Batch) {
+	for _, b := range out {
 		if err := s.a.next.Consume(ctx, b); err != nil {
 			b.Ack(err)
 		}
-		s.out[i] = pipeline.Batch{}
 	}
-	s.out = s.out[:0]
 }
 
 // idle flushes complete buckets once the kind had no input for the
@@ -337,20 +353,23 @@ func (s *stream) send(ctx context.Context) {
 // watermark, and at the end of the input it would never be flushed.
 func (s *stream) idle(ctx context.Context, now time.Time) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped || s.lastIn.IsZero() || now.Sub(s.lastIn) < s.a.cfg.IdleFlush {
+	if s.stopped || s.sending > 0 || s.lastIn.IsZero() || now.Sub(s.lastIn) < s.a.cfg.IdleFlush {
+		s.mu.Unlock()
 		return
 	}
 	s.flushEvent(event{Type: evIdle, Until: now.Add(-s.a.cfg.IdleFlush).Unix()})
-	s.send(ctx)
+	out := s.takeOut()
+	s.mu.Unlock()
+	s.send(ctx, out)
 }
 
 // flushAll flushes every open part (offline mode, end of input).
 func (s *stream) flushAll(ctx context.Context) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.flushEvent(event{Type: evAll})
-	s.send(ctx)
+	out := s.takeOut()
+	s.mu.Unlock()
+	s.send(ctx, out)
 }
 
 // shutdown fails the lines of every open part: they are not acknowledged
