@@ -31,6 +31,7 @@ type stream struct {
 	tr   *tracker
 
 	window, lateness int64 // seconds
+	sanity           eventWindow
 
 	wm       int64 // newest event time seen (Unix seconds)
 	hasWM    bool
@@ -58,6 +59,7 @@ func newStream(a *Aggregator, kind pipeline.Kind, proc kindProc) *stream {
 		kind: kind, a: a, proc: proc, tr: newTracker(),
 		window:   int64(a.cfg.Window / time.Second),
 		lateness: int64(a.cfg.AllowedLateness / time.Second),
+		sanity:   eventWindow{maxFuture: a.cfg.MaxFuture, maxAge: a.cfg.MaxAge.Of(kind), now: a.cfg.Now},
 		open:     map[int64]*part{},
 		flushed:  map[int64]int{},
 		docSize:  1024,
@@ -121,6 +123,11 @@ func (s *stream) line(r *pipeline.Record, b *inBatch) {
 		return
 	case lineFiltered:
 		s.stats.Filtered++
+		return
+	}
+	if reason, err := s.sanity.check(s.proc.span()); reason != "" {
+		s.stats.Rejected++
+		s.a.rejectLine(s, r, reason, err)
 		return
 	}
 	if !s.hasWM || t > s.wm {
