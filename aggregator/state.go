@@ -271,7 +271,43 @@ func decodeState(raw json.RawMessage) (*kindState, error) {
 	if ks.Version != stateVersion {
 		return nil, fmt.Errorf("aggregator state: version %d, this build reads %d", ks.Version, stateVersion)
 	}
+	if err := ks.check(); err != nil {
+		return nil, fmt.Errorf("aggregator state: %w; delete the state from the positions file to start over (buckets open at the crash may then be counted twice)", err)
+	}
 	return &ks, nil
+}
+
+// check refuses values no aggregator writes: they come from a damaged or
+// hand-edited file, and replaying them would number parts (and so _ids)
+// differently from the first run.
+func (ks *kindState) check() error {
+	if ks.Pos != nil && ks.Pos.Offset < 0 {
+		return fmt.Errorf("pos.offset %d is negative", ks.Pos.Offset)
+	}
+	for _, o := range ks.Open {
+		if o.Index < 0 {
+			return fmt.Errorf("open part of bucket %d has index %d", o.Bucket, o.Index)
+		}
+	}
+	for _, f := range ks.Flushed {
+		if f[1] < 0 {
+			return fmt.Errorf("flushed count of bucket %d is %d", f[0], f[1])
+		}
+	}
+	for _, a := range ks.Acked {
+		if a[1] < 0 {
+			return fmt.Errorf("acknowledged part of bucket %d has index %d", a[0], a[1])
+		}
+	}
+	for _, ev := range ks.Events {
+		if ev.Type != evAll && ev.Type != evIdle {
+			return fmt.Errorf("flush event type %q is not %q or %q", ev.Type, evAll, evIdle)
+		}
+		if ev.Pos.Offset < 0 {
+			return fmt.Errorf("flush event at offset %d", ev.Pos.Offset)
+		}
+	}
+	return nil
 }
 
 // inBatch is one input batch (its lines of one kind) being aggregated:
