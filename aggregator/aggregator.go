@@ -219,7 +219,7 @@ func (a *Aggregator) Stats(k pipeline.Kind) Stats {
 // source's offsets; OnState pushes it at the right moments.
 func (a *Aggregator) State(k pipeline.Kind) json.RawMessage {
 	if s := a.stream(k); s != nil {
-		return s.tr.state()
+		return s.rs.state()
 	}
 	return nil
 }
@@ -230,9 +230,9 @@ func (a *Aggregator) State(k pipeline.Kind) json.RawMessage {
 // on the acknowledging goroutine and must not block or call back.
 func (a *Aggregator) OnState(k pipeline.Kind, fn func(json.RawMessage)) {
 	if s := a.stream(k); s != nil {
-		s.tr.mu.Lock()
-		s.tr.hook = fn
-		s.tr.mu.Unlock()
+		s.rs.mu.Lock()
+		s.rs.hook = fn
+		s.rs.mu.Unlock()
 	}
 }
 

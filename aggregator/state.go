@@ -85,11 +85,13 @@ type snapshot struct {
 	flushed map[int64]int
 }
 
-// tracker follows a kind's input batches in arrival order and keeps the
-// snapshot as of their contiguous acknowledged prefix, like
-// pipeline.Checkpointer. Its lock is taken after the stream's, never
-// before.
-type tracker struct {
+// replayState is what a restarted aggregator replays from: the kind's
+// state (snapshot) as of the contiguous acknowledged prefix of its input
+// batches, which it follows in arrival order like pipeline.Checkpointer,
+// plus the flush events and acknowledged parts after that point. It
+// encodes that state for the positions file (State, OnState). Its lock is
+// taken after the stream's, never before.
+type replayState struct {
 	mu      sync.Mutex
 	seq     uint64
 	pending []*inBatch
@@ -105,7 +107,7 @@ type tracker struct {
 }
 
 // nextEvent pops the first restored event if match accepts its position.
-func (t *tracker) nextEvent(match func(position) bool) (event, bool) {
+func (t *replayState) nextEvent(match func(position) bool) (event, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.replay) == 0 || !match(t.replay[0].Pos) {
@@ -116,19 +118,19 @@ func (t *tracker) nextEvent(match func(position) bool) (event, bool) {
 	return ev, true
 }
 
-func newTracker() *tracker {
-	return &tracker{
+func newReplayState() *replayState {
+	return &replayState{
 		snap:  snapshot{open: map[int64]openPart{}, flushed: map[int64]int{}},
 		acked: map[partID]struct{}{},
 	}
 }
 
 // register starts tracking a new input batch whose Ack is ack.
-func (t *tracker) register(ack func(error)) *inBatch {
+func (t *replayState) register(ack func(error)) *inBatch {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.seq++
-	b := &inBatch{tr: t, ack: ack, seq: t.seq, refs: 1}
+	b := &inBatch{rs: t, ack: ack, seq: t.seq, refs: 1}
 	if !t.failed {
 		t.pending = append(t.pending, b)
 	}
@@ -136,7 +138,7 @@ func (t *tracker) register(ack func(error)) *inBatch {
 }
 
 // record adds a delta for the latest registered batch.
-func (t *tracker) record(d delta) {
+func (t *replayState) record(d delta) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	d.seq = t.seq
@@ -152,7 +154,7 @@ func (t *tracker) record(d delta) {
 // push hands the current state to the hook: after a flush event, which
 // the lines alone do not determine and which must reach the positions
 // file even if no Ack follows before a crash.
-func (t *tracker) push() {
+func (t *replayState) push() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.hook != nil {
@@ -170,7 +172,7 @@ func (s *snapshot) apply(d *delta) {
 	}
 }
 
-func (t *tracker) markAcked(id partID) {
+func (t *replayState) markAcked(id partID) {
 	t.mu.Lock()
 	t.acked[id] = struct{}{}
 	t.mu.Unlock()
@@ -180,7 +182,7 @@ func (t *tracker) markAcked(id partID) {
 // finished batches, the state hook sees the new state, and only then is
 // b's own Ack called, so a persisted offset never runs ahead of the
 // persisted state.
-func (t *tracker) done(b *inBatch, err error) {
+func (t *replayState) done(b *inBatch, err error) {
 	t.mu.Lock()
 	b.finished = true
 	if err != nil {
@@ -215,7 +217,7 @@ func (t *tracker) done(b *inBatch, err error) {
 }
 
 // encodeLocked returns the state JSON; it prunes what no replay can need.
-func (t *tracker) encodeLocked() json.RawMessage {
+func (t *replayState) encodeLocked() json.RawMessage {
 	s := &t.snap
 	ks := kindState{Version: stateVersion, Pos: s.pos}
 	if s.hasWM {
@@ -256,7 +258,7 @@ func (t *tracker) encodeLocked() json.RawMessage {
 	return raw
 }
 
-func (t *tracker) state() json.RawMessage {
+func (t *replayState) state() json.RawMessage {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.encodeLocked()
@@ -314,14 +316,14 @@ func (ks *kindState) check() error {
 // its Ack fires once every part it contributed to is acknowledged and
 // its own processing hold is released.
 type inBatch struct {
-	tr   *tracker
+	rs   *replayState
 	ack  func(error)
 	seq  uint64
 	mu   sync.Mutex
 	refs int
 	errs []error
 
-	// Set before the hold is released; read by the tracker.
+	// Set before the hold is released; read by the replayState.
 	wm       int64
 	hasWM    bool
 	lastPos  *position
@@ -344,6 +346,6 @@ func (b *inBatch) release(err error) {
 	errs := b.errs
 	b.mu.Unlock()
 	if fire {
-		b.tr.done(b, errors.Join(errs...))
+		b.rs.done(b, errors.Join(errs...))
 	}
 }

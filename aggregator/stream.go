@@ -28,7 +28,7 @@ type stream struct {
 	kind pipeline.Kind
 	a    *Aggregator
 	proc kindProc
-	tr   *tracker
+	rs   *replayState
 
 	window, lateness int64 // seconds
 	sanity           eventWindow
@@ -56,7 +56,7 @@ type stream struct {
 
 func newStream(a *Aggregator, kind pipeline.Kind, proc kindProc) *stream {
 	s := &stream{
-		kind: kind, a: a, proc: proc, tr: newTracker(),
+		kind: kind, a: a, proc: proc, rs: newReplayState(),
 		window:   int64(a.cfg.Window / time.Second),
 		lateness: int64(a.cfg.AllowedLateness / time.Second),
 		sanity:   eventWindow{maxFuture: a.cfg.MaxFuture, maxAge: a.cfg.MaxAge.Of(kind), now: a.cfg.Now},
@@ -64,7 +64,7 @@ func newStream(a *Aggregator, kind pipeline.Kind, proc kindProc) *stream {
 		flushed:  map[int64]int{},
 		docSize:  1024,
 	}
-	s.tr.prune = s.prunable
+	s.rs.prune = s.prunable
 	return s
 }
 
@@ -74,7 +74,7 @@ func newStream(a *Aggregator, kind pipeline.Kind, proc kindProc) *stream {
 // Stats and the idle tick answer while the next stage blocks.
 func (s *stream) consume(ctx context.Context, recs []pipeline.Record, ack pipeline.Ack) {
 	s.mu.Lock()
-	b := s.tr.register(ack)
+	b := s.rs.register(ack)
 	before := s.stats
 	for i := range recs {
 		if recs[i].Kind == s.kind {
@@ -171,7 +171,7 @@ func (s *stream) skipping(pos position) bool {
 // same source (their own line was not seen).
 func (s *stream) replayBefore(pos position) {
 	for s.replayLeft > 0 {
-		ev, ok := s.tr.nextEvent(func(p position) bool { return p.Source == pos.Source && p.Offset < pos.Offset })
+		ev, ok := s.rs.nextEvent(func(p position) bool { return p.Source == pos.Source && p.Offset < pos.Offset })
 		if !ok {
 			return
 		}
@@ -183,7 +183,7 @@ func (s *stream) replayBefore(pos position) {
 // replayAt applies restored flush events recorded after the line at pos.
 func (s *stream) replayAt(pos position) {
 	for s.replayLeft > 0 {
-		ev, ok := s.tr.nextEvent(func(p position) bool { return p == pos })
+		ev, ok := s.rs.nextEvent(func(p position) bool { return p == pos })
 		if !ok {
 			return
 		}
@@ -216,7 +216,7 @@ func (s *stream) partFor(bucket int64) *part {
 		p.srcs = map[uint64]srcState{}
 	}
 	s.open[bucket] = p
-	s.tr.record(delta{op: dOpen, part: openPart{Bucket: bucket, Index: idx, Deadline: deadline}})
+	s.rs.record(delta{op: dOpen, part: openPart{Bucket: bucket, Index: idx, Deadline: deadline}})
 	return p
 }
 
@@ -261,9 +261,9 @@ func (s *stream) flushEvent(ev event) {
 		return
 	}
 	ev.Pos = s.lastPos
-	s.tr.record(delta{op: dEvent, ev: ev})
+	s.rs.record(delta{op: dEvent, ev: ev})
 	s.flushParts(due)
-	s.tr.push()
+	s.rs.push()
 }
 
 // flushParts closes parts (in bucket order) and queues their documents.
@@ -273,7 +273,7 @@ func (s *stream) flushParts(ps []*part) {
 		delete(s.open, p.id.Bucket)
 		s.flushed[p.id.Bucket] = p.id.Index + 1
 		s.openKeys -= p.len()
-		s.tr.record(delta{op: dFlush, part: openPart{Bucket: p.id.Bucket, Index: p.id.Index}})
+		s.rs.record(delta{op: dFlush, part: openPart{Bucket: p.id.Bucket, Index: p.id.Index}})
 		s.emit(p)
 	}
 	for b, n := range s.flushed {
@@ -297,10 +297,10 @@ func (s *stream) emit(p *part) {
 		BucketStart: p.id.Bucket, BucketEnd: p.id.Bucket + s.window,
 	}
 	tm := time.Unix(p.id.Bucket, 0).UTC()
-	tr, batches := s.tr, p.batches
+	rs, batches := s.rs, p.batches
 	partAck := func(err error) {
 		if err == nil {
-			tr.markAcked(p.id)
+			rs.markAcked(p.id)
 		}
 		for _, b := range batches {
 			b.release(err)
@@ -400,7 +400,7 @@ func (s *stream) restore(raw json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	t := s.tr
+	t := s.rs
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if ks.Watermark != nil {
