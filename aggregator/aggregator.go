@@ -25,6 +25,7 @@ type Stats struct {
 	Bad       int64 // lines that did not parse (dead-lettered, acknowledged)
 	Filtered  int64 // lines dropped by filter rules (acknowledged)
 	Replayed  int64 // lines skipped after a restart: already delivered
+	Rejected  int64 // lines outside the event-time sanity window (dead-lettered, acknowledged)
 	Documents int64 // documents emitted
 }
 
@@ -59,6 +60,9 @@ func New(cfg Config, tel pipeline.Telemetry, next pipeline.Consumer) (*Aggregato
 		return nil, err
 	}
 	a := &Aggregator{cfg: cfg, log: tel.Logger, next: next}
+	if a.cfg.Now == nil {
+		a.cfg.Now = time.Now
+	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -215,7 +219,7 @@ func (a *Aggregator) Stats(k pipeline.Kind) Stats {
 // source's offsets; OnState pushes it at the right moments.
 func (a *Aggregator) State(k pipeline.Kind) json.RawMessage {
 	if s := a.stream(k); s != nil {
-		return s.tr.state()
+		return s.rs.state()
 	}
 	return nil
 }
@@ -226,9 +230,9 @@ func (a *Aggregator) State(k pipeline.Kind) json.RawMessage {
 // on the acknowledging goroutine and must not block or call back.
 func (a *Aggregator) OnState(k pipeline.Kind, fn func(json.RawMessage)) {
 	if s := a.stream(k); s != nil {
-		s.tr.mu.Lock()
-		s.tr.hook = fn
-		s.tr.mu.Unlock()
+		s.rs.mu.Lock()
+		s.rs.hook = fn
+		s.rs.mu.Unlock()
 	}
 }
 
@@ -265,7 +269,23 @@ func (a *Aggregator) badLine(s *stream, r *pipeline.Record, err error) {
 		a.log.Warn("bad line skipped", "kind", s.kind, "file", r.Source, "line", r.Line,
 			"offset", r.Offset, "err", err, "suppressed_since_last", suppressed)
 	}
-	if werr := a.dlq.write(s.kind, r, err); werr != nil && !s.bad.dlqFailed {
+	a.deadLetter(s, r, reason, err)
+}
+
+// rejectLine counts, logs (rate-limited) and dead-letters a line outside
+// the event-time sanity window.
+func (a *Aggregator) rejectLine(s *stream, r *pipeline.Record, reason string, err error) {
+	a.m.rejected.Add(context.Background(), 1, metric.WithAttributes(
+		attribute.String("kind", string(s.kind)), attribute.String("reason", reason)))
+	if ok, suppressed := s.bad.allow(time.Now()); ok {
+		a.log.Warn("line outside the event-time window skipped", "kind", s.kind, "file", r.Source, "line", r.Line,
+			"offset", r.Offset, "reason", reason, "err", err, "suppressed_since_last", suppressed)
+	}
+	a.deadLetter(s, r, reason, err)
+}
+
+func (a *Aggregator) deadLetter(s *stream, r *pipeline.Record, reason string, err error) {
+	if werr := a.dlq.write(s.kind, r, reason, err); werr != nil && !s.bad.dlqFailed {
 		s.bad.dlqFailed = true
 		a.log.Error("cannot write the dead-letter log; bad lines are still counted and skipped; check aggregator.dead_letter_log",
 			"file", a.cfg.DeadLetterLog, "err", werr)
@@ -286,8 +306,10 @@ func (a *Aggregator) count(k pipeline.Kind, before, after Stats) {
 		result string
 		n      int64
 	}{
-		{"aggregated", (after.Lines - before.Lines) - (after.Bad - before.Bad) - (after.Filtered - before.Filtered) - (after.Replayed - before.Replayed)},
+		{"aggregated", (after.Lines - before.Lines) - (after.Bad - before.Bad) - (after.Filtered - before.Filtered) -
+			(after.Replayed - before.Replayed) - (after.Rejected - before.Rejected)},
 		{"bad", after.Bad - before.Bad},
+		{"rejected", after.Rejected - before.Rejected},
 		{"filtered", after.Filtered - before.Filtered},
 		{"replayed", after.Replayed - before.Replayed},
 	} {
@@ -301,17 +323,19 @@ func (a *Aggregator) count(k pipeline.Kind, before, after Stats) {
 }
 
 type metrics struct {
-	lines, bad, docs metric.Int64Counter
+	lines, bad, rejected, docs metric.Int64Counter
 }
 
 func newMetrics(m metric.Meter) (metrics, error) {
 	var ms metrics
-	var err1, err2, err3 error
+	var err1, err2, err3, err4 error
 	ms.lines, err1 = m.Int64Counter("flowship_aggregator_lines_total",
-		metric.WithDescription("Raw lines received, by kind and result (aggregated, bad, filtered, replayed)."))
+		metric.WithDescription("Raw lines received, by kind and result (aggregated, bad, filtered, rejected, replayed)."))
 	ms.bad, err2 = m.Int64Counter("flowship_aggregator_bad_lines_total",
 		metric.WithDescription("Lines that could not be parsed, by kind and reason."))
-	ms.docs, err3 = m.Int64Counter("flowship_aggregator_documents_total",
+	ms.rejected, err3 = m.Int64Counter("flowship_aggregator_rejected_lines_total",
+		metric.WithDescription("Lines outside the event-time sanity window (dead-lettered, acknowledged), by kind and reason: end_time_zero, end_before_start, future (aggregation.max_future), too_old (aggregation.max_age)."))
+	ms.docs, err4 = m.Int64Counter("flowship_aggregator_documents_total",
 		metric.WithDescription("Aggregated documents emitted, by kind."))
-	return ms, errors.Join(err1, err2, err3)
+	return ms, errors.Join(err1, err2, err3, err4)
 }

@@ -22,7 +22,7 @@ func steadyStream(t testing.TB, level int) (*stream, *inBatch, []pipeline.Record
 	for i, l := range readLines(t, "testdata/spec35_level0/input.jsonl") {
 		recs = append(recs, pipeline.Record{Kind: pipeline.KindFlow, Value: l, Source: "flows.log", Offset: int64(i * 1000)})
 	}
-	b := s.tr.register(pipeline.Nop)
+	b := s.rs.register(pipeline.Nop)
 	for i := range recs {
 		s.line(&recs[i], b)
 	}

@@ -55,6 +55,27 @@ type Config struct {
 	// client_ip, 1 masks them. Default 1.
 	DNSLevel int `yaml:"dns_level"`
 
+	// MaxFuture bounds how far ahead of the clock a line's end_time may
+	// be; a line further ahead is dead-lettered (reason "future") and
+	// acknowledged. Felix stamps end_time when it writes the line on this
+	// node, so a line ahead of the clock is corrupt or from a skewed
+	// clock; accepted, it would move the watermark ahead (flushing every
+	// open bucket early) and its own bucket would stay open, holding its
+	// file's position, until the clock caught up. Default 15m; 0
+	// disables.
+	MaxFuture time.Duration `yaml:"max_future"`
+	// MaxAge bounds, per kind, how old a line may be: a line whose end_time
+	// lies on a UTC day that started at least MaxAge ago is dead-lettered
+	// (reason "too_old") and acknowledged, because that day's index is past
+	// retention (retention's own rule) and writing the line would create the
+	// deleted index again. A whole number of days (24h multiples). Default 0
+	// here (no bound); collect and aggregate set a 0 from
+	// retention.kinds.<kind>.retention_days.
+	MaxAge MaxAge `yaml:"max_age"`
+	// Now is the clock of MaxFuture and MaxAge; nil means time.Now.
+	// `flowship aggregate --now` sets it to judge old files as of a time.
+	Now func() time.Time `yaml:"-"`
+
 	// Filters are the include/exclude rules (see Rule). Default none.
 	Filters []Rule `yaml:"filters"`
 
@@ -67,6 +88,26 @@ type Config struct {
 type Levels struct {
 	Allowed int `yaml:"allowed"` // level for flows whose trace has no deny; default 2
 	Denied  int `yaml:"denied"`  // level for flows with any deny, staged included; default 1
+}
+
+// MaxAge holds the event-time age bound of each kind (see Config.MaxAge).
+type MaxAge struct {
+	Flows time.Duration `yaml:"flows"`
+	L7    time.Duration `yaml:"l7"`
+	DNS   time.Duration `yaml:"dns"`
+}
+
+// Of returns kind k's bound.
+func (m MaxAge) Of(k pipeline.Kind) time.Duration {
+	switch k {
+	case pipeline.KindFlow:
+		return m.Flows
+	case pipeline.KindL7:
+		return m.L7
+	case pipeline.KindDNS:
+		return m.DNS
+	}
+	return 0
 }
 
 // ExtraKeyFields lists extra key fields per kind (Calico JSON names, the
@@ -135,6 +176,7 @@ func DefaultConfig() Config {
 		MaxBatchRecords: 1000,
 		L7:              DefaultL7Config(),
 		DNSLevel:        1,
+		MaxFuture:       15 * time.Minute,
 	}
 }
 
@@ -187,6 +229,14 @@ func (c *Config) Validate() error {
 	}
 	if c.DNSLevel < 0 || c.DNSLevel > 1 {
 		add("aggregator.dns_level: %d is not a level; want 0 or 1", c.DNSLevel)
+	}
+	if c.MaxFuture < 0 {
+		add("aggregator.max_future: %s must not be negative (0 disables)", c.MaxFuture)
+	}
+	for _, k := range pipeline.Kinds {
+		if d := c.MaxAge.Of(k); d < 0 || d%(24*time.Hour) != 0 {
+			add("aggregator.max_age.%s: %s must be a whole number of days (a multiple of 24h; 0 is no bound)", k, d)
+		}
 	}
 	if err := c.L7.validate(); err != nil {
 		errs = append(errs, err)

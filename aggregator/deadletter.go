@@ -37,8 +37,9 @@ func (b *badLog) allow(now time.Time) (bool, int) {
 	return true, s
 }
 
-// deadLetter appends unparseable lines to a file, one JSON object per
-// line: {"time","kind","file","line","offset","error","raw"}. A nil
+// deadLetter appends unparseable lines and lines outside the event-time
+// window to a file, one JSON object per line:
+// {"time","kind","file","line","offset","reason","error","raw"}. A nil
 // *deadLetter discards.
 type deadLetter struct {
 	mu sync.Mutex
@@ -59,17 +60,18 @@ type deadLetterEntry struct {
 	File   string        `json:"file"`
 	Line   int64         `json:"line"`
 	Offset int64         `json:"offset"`
+	Reason string        `json:"reason"`
 	Error  string        `json:"error"`
 	Raw    string        `json:"raw"`
 }
 
-func (d *deadLetter) write(k pipeline.Kind, r *pipeline.Record, cause error) error {
+func (d *deadLetter) write(k pipeline.Kind, r *pipeline.Record, reason string, cause error) error {
 	if d == nil {
 		return nil
 	}
 	b, err := json.Marshal(deadLetterEntry{
 		Time: time.Now().UTC(), Kind: k, File: r.Source, Line: r.Line, Offset: r.Offset,
-		Error: cause.Error(), Raw: string(r.Value),
+		Reason: reason, Error: cause.Error(), Raw: string(r.Value),
 	})
 	if err != nil {
 		return err

@@ -60,6 +60,11 @@
 // complete; this closes the newest bucket about idle_flush after its window
 // ends instead of waiting for the next Felix flush); Flush flushes
 // everything (offline).
+// Lines outside the event-time sanity window (end_time 0, end_time before
+// start_time, end_time beyond max_future of the clock, or on a UTC day
+// past max_age: its daily index is past retention) are dead-lettered with
+// the reason and count as done at once; they open no bucket and do not
+// move the watermark.
 // Documents go out in batches whose Ack stands for the bucket part; an
 // input batch's Ack fires when every part its lines went into is
 // acknowledged (filtered and bad lines count as done at once).
@@ -100,6 +105,9 @@
 // keys, filters) between the runs. Positions are compared by file
 // identity (Record.File), not path, so rotation between the runs moves
 // nothing into the wrong part.
+// The sanity window is judged by the clock: a replay that crosses the
+// max_age day boundary, or reaches a line once refused as too far in the
+// future, judges such a line differently from the first run.
 // Buckets open at shutdown are not flushed: their lines are failed, so
 // the next start rebuilds them whole.
 package aggregator

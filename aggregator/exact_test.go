@@ -257,7 +257,8 @@ func checkReplay(t *testing.T, cfg Config, rng *rand.Rand, lines [][]byte, offs 
 func (a *Aggregator) idleNow(k pipeline.Kind) {
 	s := a.stream(k)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.flushEvent(event{Type: evIdle})
-	s.send(context.Background())
+	out := s.takeOut()
+	s.mu.Unlock()
+	s.send(context.Background(), out)
 }

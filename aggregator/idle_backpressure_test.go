@@ -3,6 +3,7 @@ package aggregator
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/flowship/flowship/pipeline"
@@ -32,53 +33,92 @@ func (s *blockingSink) Consume(ctx context.Context, b pipeline.Batch) error {
 // idleness of the input. Lines that follow soon after belong to the bucket
 // they would have joined without the wait; an idle flush in between would
 // split it into two parts (more documents, each with part of the counts).
-// Real time, not synctest: the idle tick waits on the stream's mutex, which
-// synctest does not treat as durably blocking.
+// synctest: the sink blocks on a channel and no stream lock is held while it
+// does, so the bubble's clock runs through several idle ticks exactly.
 func TestIdleFlushIgnoresTimeBlockedDownstream(t *testing.T) {
-	cfg := testConfig()
-	cfg.IdleFlush = 300 * time.Millisecond
-	cfg.AllowedLateness = 0
-	sink := &blockingSink{release: make(chan struct{}), blocked: make(chan struct{})}
-	a, err := New(cfg, pipeline.NopTelemetry(), sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- a.Run(ctx) }()
-	var rec ackRecorder
-	// Bucket [08:00,08:05) (2025, long ended by the wall clock).
-	consume(t, a, pipeline.KindFlow, rec.ack(0), line(t, baseFlow, map[string]any{"end_time": 1749542697}))
-	// A line of bucket [08:05,08:10) moves the watermark past the first
-	// bucket, whose document then waits in the blocked next stage.
-	next := line(t, baseFlow, map[string]any{"start_time": 1749542697, "end_time": 1749542997})
-	sent := make(chan struct{})
-	go func() {
-		defer close(sent)
-		_ = a.Consume(ctx, pipeline.Batch{Records: []pipeline.Record{{Kind: pipeline.KindFlow, Value: next, Source: "f.log", Offset: 1, Line: 2}}, Ack: rec.ack(1)})
-	}()
-	<-sink.blocked
-	time.Sleep(3 * cfg.IdleFlush) // several idle ticks while the stage is blocked
-	close(sink.release)
-	<-sent
-	// The next line of the same bucket follows well within idle_flush of
-	// the blocked Consume's return (the tailer reads on meanwhile).
-	time.Sleep(cfg.IdleFlush / 2)
-	consume(t, a, pipeline.KindFlow, rec.ack(2), next)
-	if err := a.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	var parts []string
-	for _, r := range sink.Records() {
-		if r.Time.Unix() == 1749542700 {
-			parts = append(parts, r.ID)
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.IdleFlush = 300 * time.Millisecond
+		cfg.AllowedLateness = 0
+		sink := &blockingSink{release: make(chan struct{}), blocked: make(chan struct{})}
+		a, err := New(cfg, pipeline.NopTelemetry(), sink)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if len(parts) != 1 {
-		t.Errorf("bucket 08:05 went out in %d documents, want 1: an idle flush counted the time the next stage blocked as quiet input and split the bucket", len(parts))
-	}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- a.Run(ctx) }()
+		// The bubble's clock starts at 2000-01-01T00:00:00Z. Bucket
+		// [now-10m, now-5m), then a line of [now-5m, now): that bucket
+		// ends now, so an idle flush idle_flush after it would close it
+		// by the wall-clock rule.
+		now := time.Now().Unix()
+		var rec ackRecorder
+		consume(t, a, pipeline.KindFlow, rec.ack(0), line(t, baseFlow, map[string]any{"start_time": now - 600, "end_time": now - 303}))
+		// The next line moves the watermark past the first bucket, whose
+		// document then waits in the blocked next stage.
+		next := line(t, baseFlow, map[string]any{"start_time": now - 300, "end_time": now - 3})
+		sent := make(chan struct{})
+		go func() {
+			defer close(sent)
+			_ = a.Consume(ctx, pipeline.Batch{Records: []pipeline.Record{{Kind: pipeline.KindFlow, Value: next, Source: "f.log", Offset: 1, Line: 2}}, Ack: rec.ack(1)})
+		}()
+		<-sink.blocked
+		time.Sleep(3 * cfg.IdleFlush) // several idle ticks while the stage is blocked
+		synctest.Wait()
+		close(sink.release)
+		<-sent
+		// The next line of the same bucket follows well within idle_flush of
+		// the blocked Consume's return (the tailer reads on meanwhile).
+		time.Sleep(cfg.IdleFlush / 2)
+		synctest.Wait()
+		consume(t, a, pipeline.KindFlow, rec.ack(2), next)
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, r := range sink.Records() {
+			if r.Time.Unix() == now-300 {
+				parts = append(parts, r.ID)
+			}
+		}
+		if len(parts) != 1 {
+			t.Errorf("bucket [now-5m,now) went out in %d documents, want 1: an idle flush counted the time the next stage blocked as quiet input and split the bucket", len(parts))
+		}
+	})
+}
+
+// TestIdleFlushClosesQuietBucket is the positive control of the test
+// above: without the blocked stage the same quiet time does flush the
+// bucket, so the test above can see a split.
+func TestIdleFlushClosesQuietBucket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.IdleFlush = 300 * time.Millisecond
+		cfg.AllowedLateness = 0
+		var sink pipelinetest.Sink
+		a, err := New(cfg, pipeline.NopTelemetry(), &sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- a.Run(ctx) }()
+		now := time.Now().Unix()
+		var rec ackRecorder
+		consume(t, a, pipeline.KindFlow, rec.ack(0), line(t, baseFlow, map[string]any{"start_time": now - 300, "end_time": now - 3}))
+		time.Sleep(3 * cfg.IdleFlush)
+		synctest.Wait()
+		if n := len(sink.Records()); n != 1 {
+			t.Errorf("%d documents after 3×idle_flush of quiet input, want the bucket flushed (1)", n)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
 }

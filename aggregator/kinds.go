@@ -21,7 +21,9 @@ const (
 // kindProc for the add that follows. Not safe for concurrent use.
 type kindProc interface {
 	prepare(line []byte) (eventTime int64, res lineResult, err error)
-	key() []byte
+	// span returns the prepared line's start_time and end_time in Unix
+	// seconds.
+	span() (start, end int64)
 	add(p *part) (newKey bool)
 	emit(p *part, i int, meta schema.Meta, dst []byte) []byte
 }
@@ -109,7 +111,7 @@ func (fp *flowProc) prepare(line []byte) (int64, lineResult, error) {
 	return fp.v.EndTime, lineOK, nil
 }
 
-func (fp *flowProc) key() []byte { return fp.k }
+func (fp *flowProc) span() (int64, int64) { return fp.v.StartTime, fp.v.EndTime }
 
 // identity hashes the line's own key (before masking, without policies).
 func (fp *flowProc) identity(f *schema.Flow) uint64 {
@@ -186,7 +188,7 @@ func (lp *l7Proc) prepare(line []byte) (int64, lineResult, error) {
 	return lp.v.EndTime, lineOK, nil
 }
 
-func (lp *l7Proc) key() []byte { return lp.k }
+func (lp *l7Proc) span() (int64, int64) { return lp.v.StartTime, lp.v.EndTime }
 
 func (lp *l7Proc) add(p *part) bool {
 	l := &lp.v
@@ -233,7 +235,9 @@ func (dp *dnsProc) prepare(line []byte) (int64, lineResult, error) {
 	return floorDiv(dp.v.EndTime, 1e9), lineOK, nil
 }
 
-func (dp *dnsProc) key() []byte { return dp.k }
+func (dp *dnsProc) span() (int64, int64) {
+	return floorDiv(dp.v.StartTime, 1e9), floorDiv(dp.v.EndTime, 1e9)
+}
 
 func (dp *dnsProc) add(p *part) bool {
 	i := p.slot(dp.k)

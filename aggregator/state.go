@@ -88,11 +88,13 @@ type snapshot struct {
 	flushed map[int64]int
 }
 
-// tracker follows a kind's input batches in arrival order and keeps the
-// snapshot as of their contiguous acknowledged prefix, like
-// pipeline.Checkpointer. Its lock is taken after the stream's, never
-// before.
-type tracker struct {
+// replayState is what a restarted aggregator replays from: the kind's
+// state (snapshot) as of the contiguous acknowledged prefix of its input
+// batches, which it follows in arrival order like pipeline.Checkpointer,
+// plus the flush events and acknowledged parts after that point. It
+// encodes that state for the positions file (State, OnState). Its lock is
+// taken after the stream's, never before.
+type replayState struct {
 	mu      sync.Mutex
 	seq     uint64
 	pending []*inBatch
@@ -108,7 +110,7 @@ type tracker struct {
 }
 
 // nextEvent pops the first restored event if match accepts its position.
-func (t *tracker) nextEvent(match func(position) bool) (event, bool) {
+func (t *replayState) nextEvent(match func(position) bool) (event, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.replay) == 0 || !match(t.replay[0].Pos) {
@@ -119,19 +121,19 @@ func (t *tracker) nextEvent(match func(position) bool) (event, bool) {
 	return ev, true
 }
 
-func newTracker() *tracker {
-	return &tracker{
+func newReplayState() *replayState {
+	return &replayState{
 		snap:  snapshot{open: map[int64]openPart{}, flushed: map[int64]int{}},
 		acked: map[partID]struct{}{},
 	}
 }
 
 // register starts tracking a new input batch whose Ack is ack.
-func (t *tracker) register(ack func(error)) *inBatch {
+func (t *replayState) register(ack func(error)) *inBatch {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.seq++
-	b := &inBatch{tr: t, ack: ack, seq: t.seq, refs: 1}
+	b := &inBatch{rs: t, ack: ack, seq: t.seq, refs: 1}
 	if !t.failed {
 		t.pending = append(t.pending, b)
 	}
@@ -139,7 +141,7 @@ func (t *tracker) register(ack func(error)) *inBatch {
 }
 
 // record adds a delta for the latest registered batch.
-func (t *tracker) record(d delta) {
+func (t *replayState) record(d delta) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	d.seq = t.seq
@@ -155,7 +157,7 @@ func (t *tracker) record(d delta) {
 // push hands the current state to the hook: after a flush event, which
 // the lines alone do not determine and which must reach the positions
 // file even if no Ack follows before a crash.
-func (t *tracker) push() {
+func (t *replayState) push() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.hook != nil {
@@ -173,7 +175,7 @@ func (s *snapshot) apply(d *delta) {
 	}
 }
 
-func (t *tracker) markAcked(id partID) {
+func (t *replayState) markAcked(id partID) {
 	t.mu.Lock()
 	t.acked[id] = struct{}{}
 	t.mu.Unlock()
@@ -183,7 +185,7 @@ func (t *tracker) markAcked(id partID) {
 // finished batches, the state hook sees the new state, and only then is
 // b's own Ack called, so a persisted offset never runs ahead of the
 // persisted state.
-func (t *tracker) done(b *inBatch, err error) {
+func (t *replayState) done(b *inBatch, err error) {
 	t.mu.Lock()
 	b.finished = true
 	if err != nil {
@@ -218,7 +220,7 @@ func (t *tracker) done(b *inBatch, err error) {
 }
 
 // encodeLocked returns the state JSON; it prunes what no replay can need.
-func (t *tracker) encodeLocked() json.RawMessage {
+func (t *replayState) encodeLocked() json.RawMessage {
 	s := &t.snap
 	ks := kindState{Version: stateVersion, Pos: s.pos}
 	if s.hasWM {
@@ -259,7 +261,7 @@ func (t *tracker) encodeLocked() json.RawMessage {
 	return raw
 }
 
-func (t *tracker) state() json.RawMessage {
+func (t *replayState) state() json.RawMessage {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.encodeLocked()
@@ -274,21 +276,57 @@ func decodeState(raw json.RawMessage) (*kindState, error) {
 	if ks.Version != stateVersion {
 		return nil, fmt.Errorf("aggregator state: version %d, this build reads %d", ks.Version, stateVersion)
 	}
+	if err := ks.check(); err != nil {
+		return nil, fmt.Errorf("aggregator state: %w; delete the state from the positions file to start over (buckets open at the crash may then be counted twice)", err)
+	}
 	return &ks, nil
+}
+
+// check refuses values no aggregator writes: they come from a damaged or
+// hand-edited file, and replaying them would number parts (and so _ids)
+// differently from the first run.
+func (ks *kindState) check() error {
+	if ks.Pos != nil && ks.Pos.Offset < 0 {
+		return fmt.Errorf("pos.offset %d is negative", ks.Pos.Offset)
+	}
+	for _, o := range ks.Open {
+		if o.Index < 0 {
+			return fmt.Errorf("open part of bucket %d has index %d", o.Bucket, o.Index)
+		}
+	}
+	for _, f := range ks.Flushed {
+		if f[1] < 0 {
+			return fmt.Errorf("flushed count of bucket %d is %d", f[0], f[1])
+		}
+	}
+	for _, a := range ks.Acked {
+		if a[1] < 0 {
+			return fmt.Errorf("acknowledged part of bucket %d has index %d", a[0], a[1])
+		}
+	}
+	for _, ev := range ks.Events {
+		if ev.Type != evAll && ev.Type != evIdle {
+			return fmt.Errorf("flush event type %q is not %q or %q", ev.Type, evAll, evIdle)
+		}
+		if ev.Pos.Offset < 0 {
+			return fmt.Errorf("flush event at offset %d", ev.Pos.Offset)
+		}
+	}
+	return nil
 }
 
 // inBatch is one input batch (its lines of one kind) being aggregated:
 // its Ack fires once every part it contributed to is acknowledged and
 // its own processing hold is released.
 type inBatch struct {
-	tr   *tracker
+	rs   *replayState
 	ack  func(error)
 	seq  uint64
 	mu   sync.Mutex
 	refs int
 	errs []error
 
-	// Set before the hold is released; read by the tracker.
+	// Set before the hold is released; read by the replayState.
 	wm       int64
 	hasWM    bool
 	lastPos  *position
@@ -311,6 +349,6 @@ func (b *inBatch) release(err error) {
 	errs := b.errs
 	b.mu.Unlock()
 	if fire {
-		b.tr.done(b, errors.Join(errs...))
+		b.rs.done(b, errors.Join(errs...))
 	}
 }

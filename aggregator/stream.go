@@ -28,9 +28,10 @@ type stream struct {
 	kind pipeline.Kind
 	a    *Aggregator
 	proc kindProc
-	tr   *tracker
+	rs   *replayState
 
 	window, lateness int64 // seconds
+	sanity           eventWindow
 
 	wm       int64 // newest event time seen (Unix seconds)
 	hasWM    bool
@@ -46,7 +47,8 @@ type stream struct {
 	replayLeft     int             // after Restore: flush events not yet replayed
 	ackedAtRestore map[partID]bool // after Restore: parts acknowledged before the crash
 
-	out     []pipeline.Batch // flushed, not yet handed on
+	out     []pipeline.Batch // flushed, not yet taken for sending
+	sending int              // consume calls handing batches on now (without mu)
 	docSize int              // bytes to reserve per document (key included) when emitting
 	stats   Stats
 	bad     badLog
@@ -54,23 +56,25 @@ type stream struct {
 
 func newStream(a *Aggregator, kind pipeline.Kind, proc kindProc) *stream {
 	s := &stream{
-		kind: kind, a: a, proc: proc, tr: newTracker(),
+		kind: kind, a: a, proc: proc, rs: newReplayState(),
 		window:   int64(a.cfg.Window / time.Second),
 		lateness: int64(a.cfg.AllowedLateness / time.Second),
+		sanity:   eventWindow{maxFuture: a.cfg.MaxFuture, maxAge: a.cfg.MaxAge.Of(kind), now: a.cfg.Now},
 		open:     map[int64]*part{},
 		flushed:  map[int64]int{},
 		docSize:  1024,
 	}
-	s.tr.prune = s.prunable
+	s.rs.prune = s.prunable
 	return s
 }
 
 // consume aggregates the records of s's kind from recs; ack stands for
-// all of them.
+// all of them. The flushed documents are handed to the next stage after
+// s.mu is released: no lock is held across next.Consume, so the gauges,
+// Stats and the idle tick answer while the next stage blocks.
 func (s *stream) consume(ctx context.Context, recs []pipeline.Record, ack pipeline.Ack) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.tr.register(ack)
+	b := s.rs.register(ack)
 	before := s.stats
 	for i := range recs {
 		if recs[i].Kind == s.kind {
@@ -82,12 +86,21 @@ func (s *stream) consume(ctx context.Context, recs []pipeline.Record, ack pipeli
 		pos := s.lastPos
 		b.lastPos = &pos
 	}
-	s.send(ctx)
+	out := s.takeOut()
+	s.sending++
+	s.a.count(s.kind, before, s.stats)
+	s.mu.Unlock()
+
+	s.send(ctx, out)
+
+	s.mu.Lock()
+	s.sending--
 	// Quiet input is measured from here: while send waited for the next
 	// stage (backpressure) no input could arrive, and an idle flush then
-	// would split the bucket the following lines still belong to.
+	// would split the bucket the following lines still belong to (idle
+	// skips while sending > 0).
 	s.lastIn = time.Now()
-	s.a.count(s.kind, before, s.stats)
+	s.mu.Unlock()
 	b.release(nil)
 }
 
@@ -113,6 +126,11 @@ func (s *stream) line(r *pipeline.Record, b *inBatch) {
 		return
 	case lineFiltered:
 		s.stats.Filtered++
+		return
+	}
+	if reason, err := s.sanity.check(s.proc.span()); reason != "" {
+		s.stats.Rejected++
+		s.a.rejectLine(s, r, reason, err)
 		return
 	}
 	if !s.hasWM || t > s.wm {
@@ -156,7 +174,7 @@ func (s *stream) skipping(pos position) bool {
 // same source (their own line was not seen).
 func (s *stream) replayBefore(pos position) {
 	for s.replayLeft > 0 {
-		ev, ok := s.tr.nextEvent(func(p position) bool { return p.Source == pos.Source && p.Offset < pos.Offset })
+		ev, ok := s.rs.nextEvent(func(p position) bool { return p.Source == pos.Source && p.Offset < pos.Offset })
 		if !ok {
 			return
 		}
@@ -168,7 +186,7 @@ func (s *stream) replayBefore(pos position) {
 // replayAt applies restored flush events recorded after the line at pos.
 func (s *stream) replayAt(pos position) {
 	for s.replayLeft > 0 {
-		ev, ok := s.tr.nextEvent(func(p position) bool { return p == pos })
+		ev, ok := s.rs.nextEvent(func(p position) bool { return p == pos })
 		if !ok {
 			return
 		}
@@ -201,7 +219,7 @@ func (s *stream) partFor(bucket int64) *part {
 		p.srcs = map[uint64]srcState{}
 	}
 	s.open[bucket] = p
-	s.tr.record(delta{op: dOpen, part: openPart{Bucket: bucket, Index: idx, Deadline: deadline}})
+	s.rs.record(delta{op: dOpen, part: openPart{Bucket: bucket, Index: idx, Deadline: deadline}})
 	return p
 }
 
@@ -246,9 +264,9 @@ func (s *stream) flushEvent(ev event) {
 		return
 	}
 	ev.Pos = s.lastPos
-	s.tr.record(delta{op: dEvent, ev: ev})
+	s.rs.record(delta{op: dEvent, ev: ev})
 	s.flushParts(due)
-	s.tr.push()
+	s.rs.push()
 }
 
 // flushParts closes parts (in bucket order) and queues their documents.
@@ -258,7 +276,7 @@ func (s *stream) flushParts(ps []*part) {
 		delete(s.open, p.id.Bucket)
 		s.flushed[p.id.Bucket] = p.id.Index + 1
 		s.openKeys -= p.len()
-		s.tr.record(delta{op: dFlush, part: openPart{Bucket: p.id.Bucket, Index: p.id.Index}})
+		s.rs.record(delta{op: dFlush, part: openPart{Bucket: p.id.Bucket, Index: p.id.Index}})
 		s.emit(p)
 	}
 	for b, n := range s.flushed {
@@ -282,10 +300,10 @@ func (s *stream) emit(p *part) {
 		BucketStart: p.id.Bucket, BucketEnd: p.id.Bucket + s.window,
 	}
 	tm := time.Unix(p.id.Bucket, 0).UTC()
-	tr, batches := s.tr, p.batches
+	rs, batches := s.rs, p.batches
 	partAck := func(err error) {
 		if err == nil {
-			tr.markAcked(p.id)
+			rs.markAcked(p.id)
 		}
 		for _, b := range batches {
 			b.release(err)
@@ -318,16 +336,21 @@ func (s *stream) emit(p *part) {
 	}
 }
 
-// send hands the queued output batches to the next stage. A batch it
-// refuses is failed here, which fails the input lines behind it.
-func (s *stream) send(ctx context.Context) {
-	for i, b := range s.out {
+// takeOut removes the queued output batches for sending; s.mu is held.
+func (s *stream) takeOut() []pipeline.Batch {
+	out := s.out
+	s.out = nil
+	return out
+}
+
+// send hands output batches to the next stage; s.mu must NOT be held. A
+// batch it refuses is failed here, which fails the input lines behind it.
+func (s *stream) send(ctx context.Context, out []pipeline.Batch) {
+	for _, b := range out {
 		if err := s.a.next.Consume(ctx, b); err != nil {
 			b.Ack(err)
 		}
-		s.out[i] = pipeline.Batch{}
 	}
-	s.out = s.out[:0]
 }
 
 // idle flushes complete buckets once the kind had no input for the
@@ -340,20 +363,23 @@ func (s *stream) send(ctx context.Context) {
 // watermark, and at the end of the input it would never be flushed.
 func (s *stream) idle(ctx context.Context, now time.Time) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped || s.lastIn.IsZero() || now.Sub(s.lastIn) < s.a.cfg.IdleFlush {
+	if s.stopped || s.sending > 0 || s.lastIn.IsZero() || now.Sub(s.lastIn) < s.a.cfg.IdleFlush {
+		s.mu.Unlock()
 		return
 	}
 	s.flushEvent(event{Type: evIdle, Until: now.Add(-s.a.cfg.IdleFlush).Unix()})
-	s.send(ctx)
+	out := s.takeOut()
+	s.mu.Unlock()
+	s.send(ctx, out)
 }
 
 // flushAll flushes every open part (offline mode, end of input).
 func (s *stream) flushAll(ctx context.Context) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.flushEvent(event{Type: evAll})
-	s.send(ctx)
+	out := s.takeOut()
+	s.mu.Unlock()
+	s.send(ctx, out)
 }
 
 // shutdown fails the lines of every open part: they are not acknowledged
@@ -377,7 +403,7 @@ func (s *stream) restore(raw json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	t := s.tr
+	t := s.rs
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if ks.Watermark != nil {

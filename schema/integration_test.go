@@ -78,7 +78,7 @@ func TestMappingsOnElasticsearch(t *testing.T) {
 		pipeline.KindFlow: {
 			{"term keyword", `{"term":{"source_namespace":"shop"}}`, flowMatch(func(f *Flow) bool { return f.SourceNamespace == "shop" })},
 			{"term policy.tier", `{"term":{"policy.tier":"default"}}`, flowMatch(func(f *Flow) bool {
-				p, ok := DecidingPolicy(f.Policies.Enforced)
+				p, ok := decidingPolicy(f.Policies.Enforced.Strings())
 				return ok && !f.PoliciesNull && p.Tier == "default"
 			})},
 			// Kibana's time filter: ISO bounds with an explicit format, since
@@ -166,7 +166,7 @@ func checkFlowAggregations(t *testing.T, es esClient, index string, lines [][]by
 		if err := ParseFlow(l, &f); err != nil {
 			t.Fatal(err)
 		}
-		if p, ok := DecidingPolicy(f.Policies.Enforced); ok && !f.PoliciesNull {
+		if p, ok := decidingPolicy(f.Policies.Enforced.Strings()); ok && !f.PoliciesNull {
 			want[p.Name]++
 		}
 		minutes[f.EndTime/60] = true

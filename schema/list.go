@@ -70,21 +70,6 @@ func (l List) Ints() []int64 {
 	return out
 }
 
-// StringList builds a List of the given strings, quoted and escaped.
-func StringList(elems []string) List {
-	if len(elems) == 0 {
-		return List{}
-	}
-	b := []byte{'['}
-	for i, e := range elems {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = AppendJSONString(b, e)
-	}
-	return List{Raw: string(append(b, ']'))}
-}
-
 // RawList builds a List whose elements are the given JSON texts (for
 // example DNS server objects), which must each be one valid JSON value.
 func RawList(elems []string) List {

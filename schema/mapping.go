@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
-	"fmt"
-	"sync"
 
 	"github.com/flowship/flowship/pipeline"
 )
@@ -60,74 +58,4 @@ func Settings(kind pipeline.Kind) json.RawMessage {
 		return json.RawMessage(`{}`)
 	}
 	return nil
-}
-
-var fieldsOnce = map[pipeline.Kind]func() map[string]string{
-	pipeline.KindFlow: sync.OnceValue(func() map[string]string { return mustFields(pipeline.KindFlow) }),
-	pipeline.KindL7:   sync.OnceValue(func() map[string]string { return mustFields(pipeline.KindL7) }),
-	pipeline.KindDNS:  sync.OnceValue(func() map[string]string { return mustFields(pipeline.KindDNS) }),
-}
-
-// Fields returns every field of kind's mapping by dotted path ("policy.tier",
-// "source_labels.labels") with its Elasticsearch type. Objects map to
-// "object" or "nested"; aliases map to their target's type, so a query or
-// dashboard can be checked against the field it really hits. The map is
-// shared: do not modify it. nil for an unknown kind.
-func Fields(kind pipeline.Kind) map[string]string {
-	if f, ok := fieldsOnce[kind]; ok {
-		return f()
-	}
-	return nil
-}
-
-type mappingNode struct {
-	Type       string                 `json:"type"`
-	Path       string                 `json:"path"`
-	Properties map[string]mappingNode `json:"properties"`
-}
-
-// mustFields flattens the embedded mapping. The embedded files are checked
-// by tests, so a failure here is a build defect, reported as a field.
-func mustFields(kind pipeline.Kind) map[string]string {
-	fields, err := flattenMapping(Mapping(kind))
-	if err != nil {
-		return map[string]string{"": err.Error()}
-	}
-	return fields
-}
-
-func flattenMapping(raw []byte) (map[string]string, error) {
-	var root mappingNode
-	if err := json.Unmarshal(raw, &root); err != nil {
-		return nil, fmt.Errorf("schema: embedded mapping: %w", err)
-	}
-	fields := map[string]string{}
-	aliases := map[string]string{}
-	var walk func(prefix string, props map[string]mappingNode)
-	walk = func(prefix string, props map[string]mappingNode) {
-		for name, n := range props {
-			path := prefix + name
-			switch {
-			case n.Type == "alias":
-				aliases[path] = n.Path
-			case n.Properties != nil:
-				fields[path] = "object"
-				if n.Type != "" {
-					fields[path] = n.Type
-				}
-				walk(path+".", n.Properties)
-			default:
-				fields[path] = n.Type
-			}
-		}
-	}
-	walk("", root.Properties)
-	for path, target := range aliases {
-		t, ok := fields[target]
-		if !ok {
-			return nil, fmt.Errorf("schema: embedded mapping: alias %s points to missing field %s", path, target)
-		}
-		fields[path] = t
-	}
-	return fields, nil
 }

@@ -81,21 +81,10 @@ func atoi(s string) (int, bool) {
 	return v, true
 }
 
-// DecidingPolicy returns the entry of enforced (a flow's
+// decidingPolicy returns the entry of enforced (a flow's
 // enforced_policies) with the highest index: the policy whose verdict
 // stood. Entries that do not parse are skipped; ok is false when none
-// does. The strings alias enforced.
-func DecidingPolicy(enforced List) (pol Policy, ok bool) {
-	enforced.Each(func(elem string) bool {
-		if p, err := ParsePolicy(elem); err == nil && (!ok || p.Index > pol.Index) {
-			pol, ok = p, true
-		}
-		return true
-	})
-	return pol, ok
-}
-
-// decidingPolicy is DecidingPolicy over owned strings.
+// does.
 func decidingPolicy(enforced []string) (pol Policy, ok bool) {
 	for _, elem := range enforced {
 		if p, err := ParsePolicy(elem); err == nil && (!ok || p.Index > pol.Index) {

@@ -68,21 +68,21 @@ func TestParsePolicy(t *testing.T) {
 func TestDecidingPolicy(t *testing.T) {
 	cases := []struct {
 		name     string
-		enforced List
+		enforced []string
 		wantName string
 		wantOK   bool
 	}{
 		{"highest index wins regardless of order",
-			StringList([]string{"2|b|b.last|deny|0", "0|a|a.first|pass|1", "1|c|c.mid|pass|0"}), "b.last", true},
+			[]string{"2|b|b.last|deny|0", "0|a|a.first|pass|1", "1|c|c.mid|pass|0"}, "b.last", true},
 		{"unparseable entries skipped",
-			StringList([]string{"junk", "0|a|a.first|allow|1"}), "a.first", true},
-		{"legacy form", StringList([]string{"0|__PROFILE__|__PROFILE__.kns.x|allow"}), "__PROFILE__.kns.x", true},
-		{"empty", List{}, "", false},
-		{"only junk", StringList([]string{"junk"}), "", false},
+			[]string{"junk", "0|a|a.first|allow|1"}, "a.first", true},
+		{"legacy form", []string{"0|__PROFILE__|__PROFILE__.kns.x|allow"}, "__PROFILE__.kns.x", true},
+		{"empty", nil, "", false},
+		{"only junk", []string{"junk"}, "", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := DecidingPolicy(tc.enforced)
+			got, ok := decidingPolicy(tc.enforced)
 			if ok != tc.wantOK || got.Name != tc.wantName {
 				t.Errorf("got %+v %v, want name %q ok %v", got, ok, tc.wantName, tc.wantOK)
 			}

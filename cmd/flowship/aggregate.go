@@ -34,6 +34,7 @@ func runAggregate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	filterPath := fs.String("filter", "", "YAML file with filter rules (a 'filters:' list)")
 	kindFlag := fs.String("kind", "", "kind of the input when it cannot be told from the file name: flows, l7 or dns (stdin defaults to flows)")
 	quiet := fs.Bool("quiet", false, "do not write documents, only the summary")
+	nowFlag := fs.String("now", "", "judge the event-time window (aggregation.max_future, max_age) as of this time, RFC 3339, instead of the clock: for files older than retention")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -41,7 +42,14 @@ func runAggregate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	ac := cfg.Aggregation
+	ac := aggregationConfig(cfg)
+	if *nowFlag != "" {
+		now, err := time.Parse(time.RFC3339, *nowFlag)
+		if err != nil {
+			return usageError{fmt.Sprintf("--now %q: want an RFC 3339 time such as 2025-06-10T12:00:00Z", *nowFlag)}
+		}
+		ac.Now = func() time.Time { return now }
+	}
 	if *level >= 0 {
 		ac.Levels.Allowed, ac.Levels.Denied = *level, *level
 	}
@@ -244,8 +252,8 @@ func (s *lineSink) Consume(_ context.Context, b pipeline.Batch) error {
 }
 
 func writeSummary(w io.Writer, agg *aggregator.Aggregator, skipped int64, took time.Duration) {
-	fmt.Fprintf(w, "%-6s %12s %12s %10s %10s %12s\n", "kind", "lines_in", "docs_out", "bad", "filtered", "reduction")
-	var in, out int64
+	fmt.Fprintf(w, "%-6s %12s %12s %10s %10s %10s %12s\n", "kind", "lines_in", "docs_out", "bad", "filtered", "rejected", "reduction")
+	var in, out, rejected int64
 	for _, k := range pipeline.Kinds {
 		s := agg.Stats(k)
 		if s.Lines == 0 {
@@ -253,9 +261,13 @@ func writeSummary(w io.Writer, agg *aggregator.Aggregator, skipped int64, took t
 		}
 		in += s.Lines
 		out += s.Documents
-		fmt.Fprintf(w, "%-6s %12d %12d %10d %10d %12s\n", k, s.Lines, s.Documents, s.Bad, s.Filtered, reduction(s.Lines, s.Documents))
+		rejected += s.Rejected
+		fmt.Fprintf(w, "%-6s %12d %12d %10d %10d %10d %12s\n", k, s.Lines, s.Documents, s.Bad, s.Filtered, s.Rejected, reduction(s.Lines, s.Documents))
 	}
-	fmt.Fprintf(w, "%-6s %12d %12d %10s %10s %12s\n", "total", in, out, "", "", reduction(in, out))
+	fmt.Fprintf(w, "%-6s %12d %12d %10s %10s %10s %12s\n", "total", in, out, "", "", "", reduction(in, out))
+	if rejected > 0 {
+		fmt.Fprintf(w, "rejected: %d lines outside the event-time window (end_time 0, before start_time, beyond aggregation.max_future, or on a day past aggregation.max_age / retention); aggregation.dead_letter_log lists them with the reason; for old files pass --now\n", rejected)
+	}
 	if skipped > 0 {
 		fmt.Fprintf(w, "over-long lines skipped: %d\n", skipped)
 	}

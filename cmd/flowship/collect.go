@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/flowship/flowship/aggregator"
+	"github.com/flowship/flowship/pipeline"
 	"github.com/flowship/flowship/pipeline/filetail"
 	"github.com/flowship/flowship/pipeline/telemetry"
 	"github.com/flowship/flowship/sinks/kafka"
@@ -85,7 +86,7 @@ func collect(ctx context.Context, cfg Config, logOut io.Writer) error {
 		return err
 	}
 	defer writer.Close()
-	agg, err := aggregator.New(cfg.Aggregation, tel, writer)
+	agg, err := aggregator.New(aggregationConfig(cfg), tel, writer)
 	if err != nil {
 		return err
 	}
@@ -134,6 +135,25 @@ func collect(ctx context.Context, cfg Config, logOut io.Writer) error {
 	}
 	tel.Logger.Info("collector stopped")
 	return err
+}
+
+// aggregationConfig returns the aggregation section completed from the
+// rest of the config: a max_age left at 0 becomes the kind's retention
+// (retention.kinds.<kind>.retention_days), so no line is produced for a
+// daily index that retention deletes (or already deleted: writing it would
+// create the index again). collect and aggregate both build the aggregator
+// from it, so online and offline refuse the same lines.
+func aggregationConfig(cfg Config) aggregator.Config {
+	ac := cfg.Aggregation
+	for _, x := range []struct {
+		age  *time.Duration
+		kind pipeline.Kind
+	}{{&ac.MaxAge.Flows, pipeline.KindFlow}, {&ac.MaxAge.L7, pipeline.KindL7}, {&ac.MaxAge.DNS, pipeline.KindDNS}} {
+		if *x.age == 0 {
+			*x.age = time.Duration(cfg.Retention.For(x.kind).RetentionDays) * 24 * time.Hour
+		}
+	}
+	return ac
 }
 
 // mergeFluentdPos concatenates fluentd pos files into one temporary file:

@@ -49,6 +49,8 @@ func TestCollectTelemetry(t *testing.T) {
 	dir := t.TempDir()
 	g := synth.DefaultConfig()
 	g.Windows, g.FlowsPerWindow, g.L7PerWindow, g.DNSPerWindow = 2, 200, 20, 20
+	// Recent windows: lines on a day past retention are refused (max_age).
+	g.Start = time.Now().UTC().Truncate(g.Window).Add(-3 * g.Window)
 	if _, err := synth.New(g).Run(context.Background(), dir); err != nil {
 		t.Fatal(err)
 	}

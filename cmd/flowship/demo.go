@@ -142,7 +142,7 @@ func (d *demo) generate(ctx context.Context) error {
 		return fmt.Errorf("generating logs: %w", err)
 	}
 	_ = stats
-	agg, err := aggregator.New(func() aggregator.Config { c := d.cfg.Aggregation; c.IdleFlush = 0; return c }(), pipeline.NopTelemetry(), pipeline.ConsumerFunc(func(_ context.Context, b pipeline.Batch) error { b.Ack(nil); return nil }))
+	agg, err := aggregator.New(func() aggregator.Config { c := aggregationConfig(d.cfg); c.IdleFlush = 0; return c }(), pipeline.NopTelemetry(), pipeline.ConsumerFunc(func(_ context.Context, b pipeline.Batch) error { b.Ack(nil); return nil }))
 	if err != nil {
 		return err
 	}

@@ -234,7 +234,7 @@ func joinLines(lines [][]byte) []byte {
 // the test: the id set would not mean anything.
 func (e *e2e) offline(ctx context.Context) map[string]pipeline.Record {
 	e.t.Helper()
-	ac := e.cfg.Aggregation
+	ac := aggregationConfig(e.cfg)
 	ac.IdleFlush = 0
 	docs := map[string]pipeline.Record{}
 	var dup []string

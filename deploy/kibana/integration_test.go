@@ -17,6 +17,7 @@ import (
 	"github.com/flowship/flowship/pipeline"
 	"github.com/flowship/flowship/pipeline/pipelinetest/testenv"
 	"github.com/flowship/flowship/schema"
+	"github.com/flowship/flowship/schema/schematest"
 )
 
 // TestVisualizationsRunOnElasticsearch proves, without Kibana, that every
@@ -203,7 +204,7 @@ func checkFieldCaps(t *testing.T, es *esClient, index string, k pipeline.Kind) {
 	if _, ok := caps.Fields[timeField]["date"]; !ok {
 		t.Errorf("%s: field caps of %s: %v, want a date", k, timeField, caps.Fields[timeField])
 	}
-	want := schema.Fields(k)
+	want := schematest.Fields(k)
 	for _, field := range visualizedFields(t, k) {
 		c, ok := caps.Fields[field][want[field]]
 		if !ok || !c.Aggregatable || !c.Searchable {

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/flowship/flowship/pipeline"
-	"github.com/flowship/flowship/schema"
+	"github.com/flowship/flowship/schema/schematest"
 )
 
 // mappingFields returns kind's Elasticsearch mapping flattened to field
@@ -17,12 +17,12 @@ import (
 // mapping change that breaks a dashboard fails these tests.
 func mappingFields(t testing.TB, kind pipeline.Kind) map[string]string {
 	t.Helper()
-	f := schema.Fields(kind)
+	f := schematest.Fields(kind)
 	if len(f) == 0 {
-		t.Fatalf("schema.Fields(%s) is empty", kind)
+		t.Fatalf("schematest.Fields(%s) is empty", kind)
 	}
 	if msg, broken := f[""]; broken {
-		t.Fatalf("schema.Fields(%s): %s", kind, msg)
+		t.Fatalf("schematest.Fields(%s): %s", kind, msg)
 	}
 	return f
 }
