@@ -25,9 +25,6 @@ const (
 	RejectTooOld = "too_old"
 )
 
-// rejectReasons lists every reason, for tests and docs.
-var rejectReasons = [...]string{RejectEndTimeZero, RejectEndBeforeStart, RejectFuture, RejectTooOld}
-
 // eventWindow is the event-time sanity window of one kind.
 type eventWindow struct {
 	maxFuture time.Duration // 0: no bound
