@@ -55,7 +55,12 @@ func loadConfig(path string, out any) error {
 }
 
 func decodeConfig(name string, src []byte, out any) error {
-	src, err := expandEnv(src, os.LookupEnv)
+	return decodeConfigEnv(name, src, os.LookupEnv, out)
+}
+
+// decodeConfigEnv is decodeConfig with the environment given by lookup.
+func decodeConfigEnv(name string, src []byte, lookup func(string) (string, bool), out any) error {
+	src, err := expandEnv(src, lookup)
 	if err != nil {
 		return fmt.Errorf("config %s: %w", name, err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,83 @@ func TestDecodeConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.Cluster != tc.want.Cluster || got.Node != tc.want.Node || got.Kafka.Linger != tc.want.Kafka.Linger {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestEnvValueCannotChangeStructure: a variable's value is data. Whatever
+// YAML syntax it holds, it lands in the one scalar that referenced it and
+// never adds keys, lists or documents.
+func TestEnvValueCannotChangeStructure(t *testing.T) {
+	tests := []struct {
+		name, value string
+	}{
+		{"mapping syntax", "a: b\nc: d"},
+		{"a key of the config", "x\nkafka:\n  linger: 1s"},
+		{"flow sequence", "[x]"},
+		{"flow mapping", "{kafka: {linger: 1s}}"},
+		{"comment", "node-1 # not a comment"},
+		{"document end", "x\n---\ncluster: y"},
+		{"anchor and alias", "&a x"},
+		{"quote", `"quoted`},
+		{"number", "9200"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := testConfig{Cluster: "default"}
+			lookup := func(string) (string, bool) { return tc.value, true }
+			err := decodeConfigEnv("test.yaml", []byte("node: ${V}\ncluster: c\n"), lookup, &got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Node != tc.value || got.Cluster != "c" || got.Kafka.Linger != 0 {
+				t.Fatalf("got %+v, want node %q, cluster c and nothing else", got, tc.value)
+			}
+		})
+	}
+}
+
+func TestEnvExpandsValuesOnly(t *testing.T) {
+	env := map[string]string{"BROKER": "k1:9092", "LINGER": "250ms", "EMPTY": ""}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	tests := []struct {
+		name, src string
+		want      testConfig
+		wantErr   string
+	}{
+		{"in a flow sequence", "kafka:\n  brokers: [${BROKER}, \"${BROKER:-x}\"]\n",
+			testConfig{Cluster: "default", Kafka: testSection{Brokers: []string{"k1:9092", "k1:9092"}}}, ""},
+		{"in a block sequence", "kafka:\n  brokers:\n    - ${BROKER}\n    - b:${UNSET:-1}\n",
+			testConfig{Cluster: "default", Kafka: testSection{Brokers: []string{"k1:9092", "b:1"}}}, ""},
+		{"typed value resolves after expansion", "kafka:\n  linger: ${LINGER}\n",
+			testConfig{Cluster: "default", Kafka: testSection{Linger: 250 * time.Millisecond}}, ""},
+		{"empty expansion keeps the default", "cluster: ${EMPTY:-}\n", testConfig{Cluster: "default"}, ""},
+		{"set but empty is unset, as in a shell", "cluster: ${EMPTY}\n", testConfig{}, "line 1: environment variable EMPTY is not set"},
+		{"single-quoted empty expansion is an empty string", "cluster: '${EMPTY:-}'\n", testConfig{}, ""},
+		{"comments are not expanded", "# ${UNSET}\ncluster: x # ${UNSET}\n", testConfig{Cluster: "x"}, ""},
+		{"unset variable names its line", "cluster: x\n\nnode: |\n  a ${UNSET}\n", testConfig{}, "line 3: environment variable UNSET is not set"},
+		{"every unset variable reported", "cluster: ${U1}\nnode: ${U2}\n", testConfig{}, "line 2: environment variable U2"},
+		{"keys are not expanded", "${BROKER}: x\n", testConfig{}, "line 1: unknown key ${BROKER}"},
+		{"unknown key after an expanded value", "kafka:\n  linger: ${LINGER}\n  lingr: 1s\n", testConfig{}, "line 3: unknown key lingr"},
+		{"type error names the line", "cluster: x\nkafka:\n  linger: ${BROKER}\n", testConfig{}, "line 3"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := testConfig{Cluster: "default"}
+			err := decodeConfigEnv("test.yaml", []byte(tc.src), lookup, &got)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "test.yaml") {
+					t.Fatalf("error = %v, want it to contain %q and the file name", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Cluster != tc.want.Cluster || got.Node != tc.want.Node || got.Kafka.Linger != tc.want.Kafka.Linger ||
+				!slices.Equal(got.Kafka.Brokers, tc.want.Kafka.Brokers) {
 				t.Fatalf("got %+v, want %+v", got, tc.want)
 			}
 		})
