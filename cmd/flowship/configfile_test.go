@@ -99,8 +99,10 @@ func TestEnvExpandsValuesOnly(t *testing.T) {
 		want      testConfig
 		wantErr   string
 	}{
-		{"in a flow sequence", "kafka:\n  brokers: [${BROKER}, \"${BROKER:-x}\"]\n",
-			testConfig{Cluster: "default", Kafka: testSection{Brokers: []string{"k1:9092", "k1:9092"}}}, ""},
+		{"quoted in a flow sequence", "kafka:\n  brokers: [\"${BROKER}\", '${UNSET:-x}']\n",
+			testConfig{Cluster: "default", Kafka: testSection{Brokers: []string{"k1:9092", "x"}}}, ""},
+		{"unquoted in a flow sequence: YAML syntax error with a hint", "cluster: x\nkafka:\n  brokers: [${BROKER}]\n", testConfig{},
+			`did not find expected ',' or ']' (a ${NAME} inside [ ] or { } must be quoted: ["${NAME}"])`},
 		{"in a block sequence", "kafka:\n  brokers:\n    - ${BROKER}\n    - b:${UNSET:-1}\n",
 			testConfig{Cluster: "default", Kafka: testSection{Brokers: []string{"k1:9092", "b:1"}}}, ""},
 		{"typed value resolves after expansion", "kafka:\n  linger: ${LINGER}\n",
@@ -134,4 +136,76 @@ func TestEnvExpandsValuesOnly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConfigUnknownKeys: the strict check follows yaml's field rules on
+// the real Config, through its inline sections and env-expanded values.
+func TestConfigUnknownKeys(t *testing.T) {
+	src := `cluster: c
+inputs:
+  flows:
+    paths: ["${NOPE:-/x/flows.log}"]
+    pathz: [a]
+kafka:
+  brokers: [k:9092]
+  brokerz: [k:9092]
+  sasl:
+    mechanizm: plain
+index:
+  elasticsearch:
+    urls: [http://es:9200]
+  require_templates: ${NOPE:-true}
+aggregation:
+  levels:
+    allowed: 2
+`
+	cfg := DefaultConfig()
+	err := decodeConfigEnv("f.yaml", []byte(src), func(string) (string, bool) { return "", false }, &cfg)
+	want := "config f.yaml: line 5: unknown key pathz; line 8: unknown key brokerz; line 10: unknown key mechanizm"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error = %v\nwant    %s", err, want)
+	}
+	if got := cfg.Inputs.Flows.Paths; !slices.Equal(got, []string{"/x/flows.log"}) {
+		t.Errorf("inputs.flows.paths = %q", got)
+	}
+	if !cfg.Index.RequireTemplates || cfg.Aggregation.Levels.Allowed != 2 {
+		t.Errorf("values not decoded: %+v", cfg.Index)
+	}
+}
+
+// FuzzEnvExpansion: whatever a variable holds, the one scalar that
+// references it gets exactly that text (or, unquoted and null-like, keeps
+// its default) and nothing else in the file changes; and no input, file or
+// value, makes decoding panic.
+func FuzzEnvExpansion(f *testing.F) {
+	f.Add("a: b\nc: d", []byte("node: ${V}\n"))
+	f.Add("[x]", []byte("kafka:\n  brokers: [\"${V}\"]\n"))
+	f.Add("~", []byte("cluster: ${V:-x}\n"))
+	f.Add("${V}", []byte("node: '${V}${V}'\n"))
+	f.Add("x", []byte("a: &a {k: ${V}}\nb: *a\n"))
+	f.Fuzz(func(t *testing.T, value string, src []byte) {
+		lookup := func(k string) (string, bool) { return value, k == "V" }
+		var any testConfig
+		_ = decodeConfigEnv("fuzz.yaml", src, lookup, &any)
+		if value == "" {
+			return
+		}
+		for _, quoted := range []bool{false, true} {
+			doc := "cluster: c\nnode: ${V}\nkafka:\n  linger: 1s\n"
+			if quoted {
+				doc = "cluster: c\nnode: \"${V}\"\nkafka:\n  linger: 1s\n"
+			}
+			got := testConfig{Node: "default"}
+			if err := decodeConfigEnv("fuzz.yaml", []byte(doc), lookup, &got); err != nil {
+				t.Fatalf("quoted=%v value %q: %v", quoted, value, err)
+			}
+			want := value
+			if !quoted && slices.Contains([]string{"~", "null", "Null", "NULL"}, value) {
+				want = "default"
+			}
+			if got.Node != want || got.Cluster != "c" || got.Kafka.Linger != time.Second || got.Kafka.Brokers != nil {
+				t.Fatalf("quoted=%v value %q: got %+v", quoted, value, got)
+			}
+		}
+	})
 }
