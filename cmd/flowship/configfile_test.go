@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -208,4 +209,31 @@ func FuzzEnvExpansion(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestTestdataConfigsDecode: the integration tests' config files decode
+// with values in every ${IT_*} reference (they run only with real
+// services; this catches a syntax slip without them).
+func TestTestdataConfigsDecode(t *testing.T) {
+	for _, path := range []string{"testdata/collect/collect.yaml", "testdata/e2e/flowship.yaml"} {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Only the variables the tests always set; the others keep
+		// their defaults.
+		always := []string{"IT_DIR", "IT_BOOTSTRAP_BROKER", "IT_CLUSTER", "IT_GROUP", "IT_ES_URL", "IT_DEAD_LETTER",
+			"IT_TOPIC_FLOWS", "IT_TOPIC_L7", "IT_TOPIC_DNS", "IT_TOPIC_DLQ"}
+		lookup := func(k string) (string, bool) { return "it-" + strings.ToLower(k), slices.Contains(always, k) }
+		cfg := DefaultConfig()
+		if err := decodeConfigEnv(path, src, lookup, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(cfg.Kafka.Brokers, []string{"it-it_bootstrap_broker"}) {
+			t.Errorf("%s: kafka.brokers = %q", path, cfg.Kafka.Brokers)
+		}
+		if p := cfg.Inputs.Flows.Paths; len(p) == 0 || !strings.HasPrefix(p[0], "it-it_dir/flowlogs/") {
+			t.Errorf("%s: inputs.flows.paths = %q", path, p)
+		}
+	}
 }
