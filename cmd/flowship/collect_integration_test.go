@@ -144,7 +144,7 @@ func collectEnv(t *testing.T, dir string, brokers []string, deadLetter string) m
 		t.Fatalf("creating topics: %v", err)
 	}
 	return map[string]string{
-		"IT_DIR": dir, "IT_BROKERS": strings.Join(brokers, ","), "IT_DEAD_LETTER": deadLetter,
+		"IT_DIR": dir, "IT_BOOTSTRAP_BROKER": brokers[0], "IT_DEAD_LETTER": deadLetter,
 		"IT_TOPIC_FLOWS": tp.Flows, "IT_TOPIC_L7": tp.L7, "IT_TOPIC_DNS": tp.DNS, "IT_TOPIC_DLQ": tp.DeadLetter,
 	}
 }

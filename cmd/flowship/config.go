@@ -217,7 +217,11 @@ func (c *Config) validateSection(s Section) error {
 // readConfig loads path over the defaults and validates the given sections
 // (all when none is given). An empty path means the defaults alone.
 func readConfig(path string, sections ...Section) (Config, error) {
-	cfg := DefaultConfig()
+	return readConfigOver(DefaultConfig(), path, sections...)
+}
+
+// readConfigOver is readConfig with other defaults than DefaultConfig.
+func readConfigOver(cfg Config, path string, sections ...Section) (Config, error) {
 	if path != "" {
 		if err := loadConfig(path, &cfg); err != nil {
 			return cfg, err

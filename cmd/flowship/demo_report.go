@@ -128,12 +128,28 @@ func (d *demo) report(ctx context.Context, out io.Writer, took time.Duration) er
 		fmt.Fprintf(out, "  the documents, as an Elasticsearch _bulk body:  %s\n", d.bulkFile)
 		fmt.Fprintln(out, "  with Java 17+ and Maven, `make demo` runs the same against a real Kafka and Elasticsearch")
 	} else {
-		es := d.cfg.Index.Elasticsearch
-		fmt.Fprintf(out, "  curl -u %s:$FLOWSHIP_ES_PASSWORD '%s/%s/_search?q=action:deny&size=3&pretty'\n", es.Username, es.URLs[0], es.Naming.Pattern(pipeline.KindFlow))
+		fmt.Fprintf(out, "  %s\n", searchCommand(d.cfg.Index.Elasticsearch))
 		fmt.Fprintf(out, "  flowship setup --config <file> --kibana https://<kibana>:5601   # data views and dashboards\n")
 	}
 	fmt.Fprintf(out, "  logs of this run: %s/flowship.log; generated Felix logs: %s/flowlogs\n", d.opts.dir, d.opts.dir)
 	return nil
+}
+
+// searchCommand is a curl command for the demo's denied flows that works
+// as printed in a POSIX shell: the password comes from the file the demo
+// wrote, not from a variable the user's shell does not have.
+func searchCommand(es esink.Config) string {
+	url := strings.TrimRight(es.URLs[0], "/") + "/" + es.Naming.Pattern(pipeline.KindFlow) + "/_search?q=action:deny&size=3&pretty"
+	cmd := "curl"
+	if es.Username != "" && es.PasswordFile != "" {
+		cmd += " -u " + shellQuote(es.Username+":") + `"$(cat ` + shellQuote(es.PasswordFile) + `)"`
+	}
+	return cmd + " " + shellQuote(url)
+}
+
+// shellQuote quotes s as one word for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // indexToFile is the embedded indexer: the consumer group writes every

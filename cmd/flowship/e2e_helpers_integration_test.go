@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -55,7 +54,7 @@ func newE2E(t *testing.T, node testenv.ES, extra map[string]string) *e2e {
 		}
 	}
 	e.vars = map[string]string{
-		"IT_DIR": e.dir, "IT_BROKERS": strings.Join(brokers, ","), "IT_CLUSTER": testenv.UniqueName(t, "e2e"),
+		"IT_DIR": e.dir, "IT_BOOTSTRAP_BROKER": brokers[0], "IT_CLUSTER": testenv.UniqueName(t, "e2e"),
 		"IT_GROUP": testenv.UniqueName(t, "indexer"), "IT_ES_URL": node.URL, "IT_ES_USER": node.Username,
 		"IT_TOPIC_FLOWS": testenv.UniqueName(t, "flows"), "IT_TOPIC_L7": testenv.UniqueName(t, "l7"),
 		"IT_TOPIC_DNS": testenv.UniqueName(t, "dns"), "IT_TOPIC_DLQ": testenv.UniqueName(t, "dlq"),
@@ -87,12 +86,9 @@ func (e *e2e) config() Config {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	src, err = expandEnv(src, func(k string) (string, bool) { v, ok := e.vars[k]; return v, ok })
-	if err != nil {
-		e.t.Fatalf("%s: %v", e2eConfigFile, err)
-	}
 	cfg := DefaultConfig()
-	if err := decodeConfig(e2eConfigFile, src, &cfg); err != nil {
+	lookup := func(k string) (string, bool) { v, ok := e.vars[k]; return v, ok }
+	if err := decodeConfigEnv(e2eConfigFile, src, lookup, &cfg); err != nil {
 		e.t.Fatal(err)
 	}
 	if err := cfg.Validate(); err != nil {

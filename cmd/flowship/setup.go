@@ -52,7 +52,11 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.kafka {
 		sections = append(sections, SecKafka, SecTopicSetup)
 	}
-	cfg, err := readConfig(f.configPath, sections...)
+	base := DefaultConfig()
+	if f.configPath == "" {
+		base = localDefaults(base)
+	}
+	cfg, err := readConfigOver(base, f.configPath, sections...)
 	if err != nil {
 		return err
 	}
@@ -76,7 +80,27 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if kibanaWanted {
 		errs = append(errs, setupKibana(ctx, cfg, f.dryRun, stdout))
 	}
-	return errors.Join(errs...)
+	err = errors.Join(errs...)
+	if err != nil && f.configPath == "" {
+		err = fmt.Errorf("%w\n(without --config, setup uses %s and %s; give --config FILE for other services)", err, localElasticsearchURL, localKafkaBroker)
+	}
+	return err
+}
+
+// Where setup looks without a config file, as Filebeat and Kafka's own
+// tools do: a Kafka broker and an Elasticsearch on this machine.
+const (
+	localElasticsearchURL = "http://localhost:9200"
+	localKafkaBroker      = "localhost:9092"
+)
+
+// localDefaults points cfg at localElasticsearchURL and localKafkaBroker.
+// Only setup without --config uses it; a config file must name its
+// services.
+func localDefaults(cfg Config) Config {
+	cfg.Index.Elasticsearch.URLs = []string{localElasticsearchURL}
+	cfg.Kafka.Brokers = []string{localKafkaBroker}
+	return cfg
 }
 
 func applyKibanaFlags(k *kibana.Config, f setupFlags) {

@@ -19,6 +19,10 @@ declare -A PKG=(
 	[ss]=iproute2
 	[ps]=procps
 	[awk]=gawk
+	[podman]=podman
+	[buildah]=buildah
+	[runc]=runc
+	[update-ca-certificates]=ca-certificates
 )
 
 missing=()

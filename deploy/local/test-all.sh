@@ -4,6 +4,7 @@
 #   2. start Kafka $KAFKA_MAIN + Elasticsearch (services.sh up)
 #   3. go vet (with and without the integration tag)
 #   4. unit tests:        go test -race -count=1 ./...   (+ go test ./... in deploy/validate)
+#      and the container image (deploy/docker/build-image.sh, SMOKE=try)
 #   5. integration tests: go test -race -count=1 -tags integration ./...      (Kafka $KAFKA_MAIN)
 #   6. switch Kafka to $KAFKA_COMPAT and re-run every test named *Kafka*:
 #                         go test -race -count=1 -tags integration -run Kafka ./...
@@ -86,6 +87,15 @@ step "go test ./... in deploy/validate (manifests, Helm chart, example configs, 
 (cd deploy/validate && go test -json -count=1 ./...) 2>&1 | tee "$LOGS/test-deploy.json" | "$SUMMARY" -label deploy -totals "$TOTALS"
 st=("${PIPESTATUS[@]}")
 ((st[0] == 0 && st[2] == 0)) || fail "deploy tests"
+
+# The container image, built as deploy/docker/build-image.sh does for users (FROM scratch,
+# nothing pulled), and `flowship version` run in it where a container runtime works.
+step "container image: build with podman and run flowship version in it"
+if timeout 300 env SMOKE=try VERSION=ci TAG=localhost/flowship:ci bash deploy/docker/build-image.sh; then
+	podman --storage-driver vfs rmi localhost/flowship:ci >/dev/null 2>&1 || true
+else
+	fail "container image"
+fi
 
 if ((services_ok)); then
 	gotest "integration-kafka-$KAFKA_MAIN" -race -count=1 -tags integration ./...
