@@ -155,6 +155,7 @@ func (c *campaign) execute(ctx context.Context, runName string, types []string, 
 	c.rng = rand.New(rand.NewPCG(c.seed, 0x13))
 	// 1. the flowship binary, from this tree
 	c.bin = filepath.Join(c.dir, "flowship")
+	commit := treeCommit(c.root)
 	c.logf("building %s", c.bin)
 	build := exec.CommandContext(ctx, "go", "build", "-o", c.bin, "./cmd/flowship")
 	build.Dir, build.Stdout, build.Stderr = c.root, os.Stderr, os.Stderr
@@ -317,7 +318,7 @@ func (c *campaign) execute(ctx context.Context, runName string, types []string, 
 	}
 	findings, stored := compare(want, got)
 	rows, un, total := attribute(faults, windows, want, findings, types)
-	rep := &report{c: c, runName: runName, version: strings.TrimSpace(string(version)), env: env, faults: faults, rows: rows,
+	rep := &report{c: c, runName: runName, commit: commit, version: strings.TrimSpace(string(version)), env: env, faults: faults, rows: rows,
 		un: un, total: total, findings: findings, stored: stored, distinct: len(got), settled: settled, windows: windows,
 		rotations: rotations, aggSummary: aggSummary, peaks: c.ps.peaks(), nFaults: nFaults, types: types}
 	rep.write(c.out)

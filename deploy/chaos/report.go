@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -26,6 +28,7 @@ func deleteTopics(names []string) *kafkago.DeleteTopicsRequest {
 type report struct {
 	c                *campaign
 	runName, version string
+	commit           string // of the tree the binary was built from
 	env              map[string]string
 	faults           []*fault
 	rows             []row
@@ -43,18 +46,12 @@ type report struct {
 
 func (r *report) write(w io.Writer) {
 	c := r.c
-	commit, _ := exec.Command("git", "-C", c.root, "rev-parse", "--short=12", "HEAD").Output()
-	dirty, _ := exec.Command("git", "-C", c.root, "status", "--porcelain", "--untracked-files=no").Output()
-	state := ""
-	if len(strings.TrimSpace(string(dirty))) > 0 {
-		state = " (with uncommitted changes)"
-	}
 	lines := 0
 	for _, x := range r.windows {
 		lines += x.lines
 	}
 	fmt.Fprintf(w, "\n# Fault campaign %s\n\n", r.runName)
-	fmt.Fprintf(w, "- commit %s%s, %s, %s\n", strings.TrimSpace(string(commit)), state, r.version, runtime.Version())
+	fmt.Fprintf(w, "- flowship built from commit %s, %s, %s\n", r.commit, r.version, runtime.Version())
 	fmt.Fprintf(w, "- Kafka %s, %d KRaft nodes (replication 3, min.insync.replicas 2); Elasticsearch %s\n", r.env["FLOWSHIP_KAFKA_VERSION"], c.brokers, r.env["FLOWSHIP_ES_VERSION"])
 	fmt.Fprintf(w, "- seed %d, %d faults, es-outage %s, storm %s; positions-full via %s\n", c.seed, r.nFaults, c.esOutage, c.storm, c.posMode)
 	fmt.Fprintf(w, "- input: %d windows, %d lines (flows, l7, dns); rotations %v\n", len(r.windows), lines, r.rotations)
@@ -69,6 +66,9 @@ func (r *report) write(w io.Writer) {
 	for _, p := range r.peaks {
 		fmt.Fprintf(w, "- %s: %.1f MiB over %d incarnations\n", p.role, float64(p.maxKiB)/1024, p.incarnations)
 	}
+	fmt.Fprintf(w, "\nEvidence from the logs: %d indexer log lines with status=429 (the storms did refuse writes); %d collect and %d indexer lines at level WARN or ERROR.\n",
+		countInLogs(filepath.Join(c.dir, "logs", "index-*.log"), "status=429"), countInLogs(filepath.Join(c.dir, "logs", "collect.log"), "level=WARN", "level=ERROR"),
+		countInLogs(filepath.Join(c.dir, "logs", "index-*.log"), "level=WARN", "level=ERROR"))
 	fmt.Fprintf(w, "\nFaults in order:\n\n")
 	for _, f := range r.faults {
 		status := ""
@@ -98,4 +98,39 @@ func (r *report) write(w io.Writer) {
 		verdict = fmt.Sprintf("FAIL: %d documents not as expected", len(r.findings))
 	}
 	fmt.Fprintf(w, "\n%s\n", verdict)
+}
+
+// treeCommit names the commit the flowship binary is built from, marked
+// when the tree has uncommitted changes to tracked files.
+func treeCommit(root string) string {
+	commit, err := exec.Command("git", "-C", root, "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown (not a git checkout)"
+	}
+	out := strings.TrimSpace(string(commit))
+	if dirty, _ := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); len(strings.TrimSpace(string(dirty))) > 0 {
+		out += " with uncommitted changes"
+	}
+	return out
+}
+
+// countInLogs counts the lines of the files matching glob that contain any of subs.
+func countInLogs(glob string, subs ...string) int {
+	files, _ := filepath.Glob(glob)
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			for _, s := range subs {
+				if strings.Contains(l, s) {
+					n++
+					break
+				}
+			}
+		}
+	}
+	return n
 }
