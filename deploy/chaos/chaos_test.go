@@ -68,8 +68,9 @@ func TestCompareClassifiesEveryDocument(t *testing.T) {
 func TestAttributeCountsFindingsNearTheirFault(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	windows := []window{
-		{bucket: 300, written: t0},                      // near fault 1 (starts 10 s later)
-		{bucket: 600, written: t0.Add(5 * time.Minute)}, // near no fault
+		{bucket: 300, written: t0},                        // near fault 1 (starts 10 s later)
+		{bucket: 600, written: t0.Add(5 * time.Minute)},   // near no fault
+		{bucket: 900, written: t0.Add(150 * time.Second)}, // during fault 2
 	}
 	faults := []*fault{
 		{n: 1, typ: "collect-kill", start: t0.Add(10 * time.Second), end: t0.Add(12 * time.Second)},
@@ -78,19 +79,23 @@ func TestAttributeCountsFindingsNearTheirFault(t *testing.T) {
 	want := map[string]json.RawMessage{
 		"a": json.RawMessage(`{"flowship":{"bucket_start":300}}`),
 		"b": json.RawMessage(`{"flowship":{"bucket_start":600}}`),
+		"c": json.RawMessage(`{"flowship":{"bucket_start":900}}`),
 	}
-	findings := []finding{{id: "a", what: missing, bucket: 300}, {id: "b", what: extra, bucket: 600}}
+	findings := []finding{{id: "a", what: missing, bucket: 300}, {id: "b", what: extra, bucket: 600}, {id: "c", what: differing, bucket: 900}}
 	rows, un, total := attribute(faults, windows, want, findings, []string{"collect-kill", "es-outage"})
 	if r := rows[0]; r.injected != 1 || r.expected != 1 || r.missing != 1 || r.extra != 0 {
 		t.Errorf("collect-kill row %+v, want 1 injected, 1 expected, 1 missing", r)
 	}
-	if r := rows[1]; r.injected != 1 || r.expected != 0 || r.missing+r.extra != 0 {
-		t.Errorf("es-outage row %+v, want 1 injected and nothing else", r)
+	if r := rows[1]; r.injected != 1 || r.expected != 1 || r.differing != 1 || r.missing+r.extra != 0 {
+		t.Errorf("es-outage row %+v, want 1 injected, 1 expected, 1 differing", r)
+	}
+	if faults[0].found[missing] != 1 || faults[1].found[differing] != 1 {
+		t.Errorf("per-fault counts %v %v", faults[0].found, faults[1].found)
 	}
 	if un.extra != 1 || un.missing != 0 {
 		t.Errorf("unattributed %+v, want the extra document", un)
 	}
-	if total.injected != 2 || total.expected != 2 || total.missing != 1 || total.extra != 1 {
+	if total.injected != 2 || total.expected != 3 || total.missing != 1 || total.extra != 1 || total.differing != 1 {
 		t.Errorf("total %+v", total)
 	}
 }

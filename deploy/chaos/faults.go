@@ -28,6 +28,9 @@ type fault struct {
 	start, end time.Time
 	notes      []string
 	err        error
+	// found counts the findings attributed to this fault, by outcome; set
+	// by attribute.
+	found map[string]int
 }
 
 func (f *fault) notef(format string, args ...any) {

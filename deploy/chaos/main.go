@@ -327,6 +327,7 @@ func (c *campaign) execute(ctx context.Context, runName string, types []string, 
 		f.Close()
 	}
 	writeFindings(filepath.Join(c.dir, "findings.jsonl"), findings)
+	writeWindows(filepath.Join(c.dir, "windows.jsonl"), windows)
 	if len(findings) > 0 || !settled {
 		return 1, nil
 	}
@@ -504,6 +505,20 @@ func writeFindings(path string, fs []finding) {
 	enc := json.NewEncoder(f)
 	for _, x := range fs {
 		_ = enc.Encode(map[string]any{"id": x.id, "what": x.what, "kind": x.kind, "bucket_start": x.bucket, "detail": x.detail})
+	}
+}
+
+// writeWindows records when each window was written, for a closer look at
+// the findings than the attribution gives.
+func writeWindows(path string, ws []window) {
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	enc := json.NewEncoder(f)
+	for _, w := range ws {
+		_ = enc.Encode(map[string]any{"bucket_start": w.bucket, "written": w.written.UTC().Format(time.RFC3339Nano), "lines": w.lines})
 	}
 }
 

@@ -57,10 +57,10 @@ func (r *report) write(w io.Writer) {
 	fmt.Fprintf(w, "- input: %d windows, %d lines (flows, l7, dns); rotations %v\n", len(r.windows), lines, r.rotations)
 	fmt.Fprintf(w, "- settled at the end (collect caught up, index lag 0, count stable): %v\n", r.settled)
 	fmt.Fprintf(w, "- Elasticsearch: %d documents, %d distinct ids; `flowship aggregate` of every line written: %d documents\n\n", r.stored, r.distinct, r.total.expected)
-	fmt.Fprintf(w, "Per fault type: a document counts for a type when its window was written from %s before a fault of\n", attrLookback)
-	fmt.Fprintf(w, "that type started to %s after it ended (a document near several faults counts for each; \"total\"\n", attrSettle)
-	fmt.Fprintf(w, "counts every document once). extra = an _id the offline aggregate does not have; (N!) = N faults whose\n")
-	fmt.Fprintf(w, "injection itself failed.\n\n")
+	fmt.Fprintf(w, "Per fault type: each document counts for the fault its window is attributed to: the fault running when\n")
+	fmt.Fprintf(w, "the window was written (until %s after it ended), else the next fault starting within %s after the\n", attrSettle, attrLookback)
+	fmt.Fprintf(w, "write; the rows add up to the total. extra = an _id the offline aggregate does not have; (N!) = N faults\n")
+	fmt.Fprintf(w, "whose injection itself failed.\n\n")
 	writeTable(w, r.rows, r.un, r.total)
 	fmt.Fprintf(w, "\nPeak RSS (VmHWM, sampled every 250 ms and before each signal):\n\n")
 	for _, p := range r.peaks {
@@ -74,6 +74,10 @@ func (r *report) write(w io.Writer) {
 		status := ""
 		if f.err != nil {
 			status = " — ERROR: " + oneLine(f.err.Error())
+		}
+		if len(f.found) > 0 {
+			status += fmt.Sprintf(" — attributed: %d missing, %d duplicated, %d extra, %d differing",
+				f.found[missing], f.found[duplicated], f.found[extra], f.found[differing])
 		}
 		fmt.Fprintf(w, "%3d. %s +%s %-26s %5.1fs %s%s\n", f.n, f.start.UTC().Format("15:04:05"), f.start.Sub(c.start).Round(time.Second), f.typ,
 			f.end.Sub(f.start).Seconds(), strings.Join(f.notes, "; "), status)

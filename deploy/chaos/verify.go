@@ -332,12 +332,33 @@ func diffMaps(prefix string, x, y map[string]any, out *[]string) {
 	}
 }
 
-// attribution: a finding belongs to every fault that ran from lookback
-// before to settle after the write of its window.
+// Attribution: the lines of a window are exposed to the fault running when
+// they are written, or else to the next fault that starts within
+// attrLookback after the write (lines not yet acknowledged when collect is
+// killed, or read again after a rotation trick); attrSettle extends a
+// fault's end for what it leaves behind (e.g. the restart after it).
 const (
 	attrLookback = 30 * time.Second
 	attrSettle   = 10 * time.Second
 )
+
+// attributedTo returns the fault a window written at t is attributed to,
+// nil when none is near.
+func attributedTo(faults []*fault, t time.Time) *fault {
+	var during, next *fault
+	for _, f := range faults {
+		if !t.Before(f.start) && !t.After(f.end.Add(attrSettle)) {
+			during = f // faults run one after the other: the latest one wins
+		}
+		if next == nil && f.start.After(t) && !f.start.After(t.Add(attrLookback)) {
+			next = f
+		}
+	}
+	if during != nil && (next == nil || !t.After(during.end)) {
+		return during
+	}
+	return next
+}
 
 // row is one line of the per-fault-type table.
 type row struct {
@@ -361,26 +382,20 @@ func (r *row) add(what string) {
 }
 
 // attribute builds the table: per fault type, the expected documents and
-// the findings whose window was written around a fault of that type; a
-// finding near several faults counts for each, one near none is
-// "unattributed". The totals row counts each document once.
+// the findings whose window is attributed to a fault of that type (see
+// attributedTo); one near no fault is "unattributed". Each document counts
+// once, so the rows add up to the total.
 func attribute(faults []*fault, windows []window, want map[string]json.RawMessage, findings []finding, types []string) ([]row, row, row) {
 	written := map[int64]time.Time{}
 	for _, w := range windows {
 		written[w.bucket] = w.written
 	}
-	near := func(bucket int64) []string {
+	near := func(bucket int64) *fault {
 		t, ok := written[bucket]
 		if !ok {
 			return nil
 		}
-		var out []string
-		for _, f := range faults {
-			if !t.Before(f.start.Add(-attrLookback)) && !t.After(f.end.Add(attrSettle)) && !slices.Contains(out, f.typ) {
-				out = append(out, f.typ)
-			}
-		}
-		return out
+		return attributedTo(faults, t)
 	}
 	rows := map[string]*row{}
 	for _, t := range types {
@@ -394,8 +409,8 @@ func attribute(faults []*fault, windows []window, want map[string]json.RawMessag
 	}
 	for _, w := range want {
 		_, b := docBucket(w, "")
-		for _, t := range near(b) {
-			rows[t].expected++
+		if f := near(b); f != nil {
+			rows[f.typ].expected++
 		}
 	}
 	un := row{typ: "unattributed"}
@@ -407,13 +422,16 @@ func attribute(faults []*fault, windows []window, want map[string]json.RawMessag
 	}
 	for _, fd := range findings {
 		total.add(fd.what)
-		ts := near(fd.bucket)
-		if len(ts) == 0 {
+		f := near(fd.bucket)
+		if f == nil {
 			un.add(fd.what)
+			continue
 		}
-		for _, t := range ts {
-			rows[t].add(fd.what)
+		rows[f.typ].add(fd.what)
+		if f.found == nil {
+			f.found = map[string]int{}
 		}
+		f.found[fd.what]++
 	}
 	var out []row
 	for _, t := range types {
