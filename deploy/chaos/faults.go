@@ -60,12 +60,15 @@ func faultTypeNames() []string {
 	return out
 }
 
-// schedule returns n fault types: every selected type in turn (so each
-// comes up n/len times or once more), in an order shuffled by rng.
+// schedule returns n fault types: every selected type in turn, in an order
+// of the types shuffled by rng (so each comes up n/len times, and the ones
+// that come up once more are drawn by rng too), then the whole list
+// shuffled by rng.
 func schedule(rng *rand.Rand, n int, types []string) []string {
+	perm := rng.Perm(len(types))
 	out := make([]string, n)
 	for i := range out {
-		out[i] = types[i%len(types)]
+		out[i] = types[perm[i%len(types)]]
 	}
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out
