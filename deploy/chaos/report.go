@@ -66,7 +66,7 @@ func (r *report) write(w io.Writer) {
 	for _, p := range r.peaks {
 		fmt.Fprintf(w, "- %s: %.1f MiB over %d incarnations\n", p.role, float64(p.maxKiB)/1024, p.incarnations)
 	}
-	fmt.Fprintf(w, "\nEvidence from the logs: %d indexer log lines with status=429 (the storms did refuse writes); %d collect and %d indexer lines at level WARN or ERROR.\n",
+	fmt.Fprintf(w, "\nEvidence from the logs: %d indexer log lines with status=429; %d collect and %d indexer lines at level WARN or ERROR.\n",
 		countInLogs(filepath.Join(c.dir, "logs", "index-*.log"), "status=429"), countInLogs(filepath.Join(c.dir, "logs", "collect.log"), "level=WARN", "level=ERROR"),
 		countInLogs(filepath.Join(c.dir, "logs", "index-*.log"), "level=WARN", "level=ERROR"))
 	fmt.Fprintf(w, "\nFaults in order:\n\n")
