@@ -196,8 +196,13 @@ kafka_up() {
 }
 
 kafka_down() {
-	local f
+	local f pid
 	stop_pid kafka "$(kafka_pidfile)" 30
+	# Cluster: TERM every node at once (one by one, the last node waits for a quorum that is gone).
+	for f in "$STATE"/kafka-node-*.pid; do
+		[[ -e "$f" ]] || continue
+		if pid=$(read_pid "$f"); then kill -TERM "$pid" 2>/dev/null || true; fi
+	done
 	for f in "$STATE"/kafka-node-*.pid; do
 		[[ -e "$f" ]] || continue
 		f=${f##*/kafka-node-}
