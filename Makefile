@@ -7,6 +7,8 @@
 #   make lint    go vet + staticcheck
 #   make up | down | status | env   the local services (deploy/local/services.sh)
 #   make demo    start the services and run `flowship demo`
+#   make chaos   the fault campaign on a 3-node Kafka + Elasticsearch: SEED=1 FAULTS=50, more flags in
+#                CHAOS_ARGS (e.g. CHAOS_ARGS="-es-outage 15s"); see docs/reliability.md
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
@@ -14,7 +16,11 @@ SHELL := /usr/bin/env bash
 SERVICES := bash deploy/local/services.sh
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: test build lint vet up down status env logs demo unit integration
+.PHONY: test build lint vet up down status env logs demo unit integration chaos
+
+SEED ?= 1
+FAULTS ?= 50
+CHAOS_ARGS ?=
 
 test:
 	bash deploy/local/test-all.sh
@@ -63,3 +69,9 @@ demo:
 		echo "Java 17+ and Maven (or the local services) are not available: running the embedded demo."; \
 		go run ./cmd/flowship demo --embedded; \
 	fi
+
+# The fault campaign (deploy/chaos): starts a 3-node Kafka and Elasticsearch with services.sh unless
+# they run (a single-node Kafka on the same ports must be stopped first: make down), stops what it
+# started, exits 1 when any document is missing, duplicated or different.
+chaos:
+	go run ./deploy/chaos -seed $(SEED) -faults $(FAULTS) $(CHAOS_ARGS)

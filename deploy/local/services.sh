@@ -8,12 +8,19 @@
 #   bash deploy/local/services.sh logs   [kafka|es] [LINES]
 #   bash deploy/local/services.sh reset  [kafka|es]   down + delete the data (topics, indices)
 #   eval "$(bash deploy/local/services.sh env)"       export FLOWSHIP_* for the tests
+#   bash deploy/local/services.sh kafka-node start|stop|kill|status I
+#                                   one node of a cluster (FLOWSHIP_KAFKA_NODES>1): start and wait
+#                                   until it is back, stop with TERM, SIGKILL, or show it
 #
 # Options (environment):
 #   FLOWSHIP_KAFKA_VERSION  4.1.2 (default) | 3.9.1 (aliases 4.1, 3.9); one version runs at a
 #                           time, each with its own data dir; switch with 'down kafka' + 'up kafka'
 #   FLOWSHIP_ES_SECURITY    on (default: basic auth, user FLOWSHIP_ES_USER/FLOWSHIP_ES_PASSWORD,
 #                           default flowship / flowship-test-password) | off (no auth)
+#   FLOWSHIP_KAFKA_NODES    1 (default: one broker+controller, what the tests use) | N: N KRaft
+#                           nodes (broker+controller each) on FLOWSHIP_KAFKA_PORT+0..N-1,
+#                           controllers on FLOWSHIP_KAFKA_CONTROLLER_PORT (default port+100)+0..N-1,
+#                           replication min(N,3), min.insync.replicas min(N-1,2)
 #   FLOWSHIP_ES_WRITE_QUEUE N: thread_pool.write.size=1 and queue_size=N, to provoke 429s
 #   FLOWSHIP_KAFKA_HEAP (512m), FLOWSHIP_ES_HEAP (1g), FLOWSHIP_JAVA_HOME (Java 17)
 #   FLOWSHIP_CACHE_DIR (.cache), FLOWSHIP_STATE_DIR (.services)
@@ -34,7 +41,7 @@ source "$HERE/lib/kafka.sh"
 source "$HERE/lib/es.sh"
 
 usage() {
-	sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -86,13 +93,33 @@ cmd_logs() {
 	local s n=${2:-100}
 	for s in $(targets "${1:-}"); do
 		case "$s" in
-		kafka) printf '==> %s <==\n' "$LOGS/kafka.log"; tail -n "$n" "$LOGS/kafka.log" 2>/dev/null || true ;;
+		kafka)
+			local f
+			for f in "$LOGS/kafka.log" "$LOGS"/kafka-node-[0-9].log; do
+				[[ -f "$f" ]] || continue
+				printf '==> %s <==\n' "$f"
+				tail -n "$n" "$f" 2>/dev/null || true
+			done
+			;;
 		es)
 			printf '==> %s <==\n' "$LOGS/es/flowship-local.log"
 			tail -n "$n" "$LOGS/es/flowship-local.log" 2>/dev/null || tail -n "$n" "$LOGS/es-start.log" 2>/dev/null || true
 			;;
 		esac
 	done
+}
+
+# cmd_kafka_node start|stop|kill|status I
+cmd_kafka_node() {
+	local op=${1:-} i=${2:-}
+	[[ -n "$i" ]] || die "usage: services.sh kafka-node start|stop|kill|status I"
+	case "$op" in
+	start) kafka_node_start "$i" ;;
+	stop) kafka_node_stop "$i" TERM ;;
+	kill) kafka_node_stop "$i" KILL ;;
+	status) kafka_node_status "$i" ;;
+	*) die "kafka-node: unknown operation '$op': want start, stop, kill or status" ;;
+	esac
 }
 
 cmd_env() {
@@ -112,6 +139,9 @@ main() {
 	status) cmd_status "$@" ;;
 	logs) cmd_logs "$@" ;;
 	env) cmd_env ;;
+	kafka-node)
+		if [[ "${1:-}" == status ]]; then cmd_kafka_node "$@"; else with_lock cmd_kafka_node "$@"; fi
+		;;
 	-h | --help | help) usage ;;
 	*) usage ;;
 	esac

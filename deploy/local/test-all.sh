@@ -8,7 +8,12 @@
 #   5. integration tests: go test -race -count=1 -tags integration ./...      (Kafka $KAFKA_MAIN)
 #   6. switch Kafka to $KAFKA_COMPAT and re-run every test named *Kafka*:
 #                         go test -race -count=1 -tags integration -run Kafka ./...
-#   7. always stop the services, print the totals; exit 1 when any step failed.
+#   7. a short fault campaign (deploy/chaos, docs/reliability.md): Kafka $KAFKA_MAIN as 3 KRaft
+#      nodes, $CHAOS_FAULTS faults (FLOWSHIP_TEST_CHAOS_FAULTS; 0 skips it), seed
+#      FLOWSHIP_TEST_CHAOS_SEED (default 4: 10 of the 12 fault types, all but collect-kill, which the
+#      other collect faults include, and es-429, whose two Elasticsearch restarts would take the
+#      step past ~5 minutes), Elasticsearch outages of 15 s
+#   8. always stop the services, print the totals; exit 1 when any step failed.
 # Naming convention: every integration test that talks to Kafka has "Kafka" in its name, so
 # step 6 covers it. Full `go test -json` logs land in .services/logs/test-<step>.json.
 set -uo pipefail
@@ -19,6 +24,8 @@ cd "$ROOT" || exit 1
 
 KAFKA_MAIN=${FLOWSHIP_TEST_KAFKA_MAIN:-4.1.2}
 KAFKA_COMPAT=${FLOWSHIP_TEST_KAFKA_COMPAT:-3.9.1}
+CHAOS_FAULTS=${FLOWSHIP_TEST_CHAOS_FAULTS:-10}
+CHAOS_SEED=${FLOWSHIP_TEST_CHAOS_SEED:-4}
 STATE=${FLOWSHIP_STATE_DIR:-$ROOT/.services}
 LOGS=$STATE/logs
 TOTALS=$LOGS/test-totals.json
@@ -113,6 +120,16 @@ if ((services_ok)); then
 		gotest "integration-kafka-$KAFKA_COMPAT" -race -count=1 -tags integration -run Kafka ./...
 	else
 		fail "services up (Kafka $KAFKA_COMPAT)"
+	fi
+
+	if ((CHAOS_FAULTS > 0)); then
+		step "fault campaign: Kafka $KAFKA_MAIN on 3 nodes, $CHAOS_FAULTS faults, seed $CHAOS_SEED"
+		if "${SERVICES[@]}" down kafka; then
+			FLOWSHIP_KAFKA_VERSION=$KAFKA_MAIN go run ./deploy/chaos -seed "$CHAOS_SEED" -faults "$CHAOS_FAULTS" \
+				-es-outage 15s -storm 10s -gap-min 2s -gap-max 6s -quiesce-timeout 3m || fail "fault campaign"
+		else
+			fail "fault campaign (stopping the single-node Kafka)"
+		fi
 	fi
 else
 	step "integration tests not run: the services did not start"

@@ -1,8 +1,9 @@
 // Command kafkacheck waits until a Kafka broker answers metadata requests.
 //
 // deploy/local/services.sh uses it as the readiness probe for the local broker: it exits 0 once
-// a metadata request to one of -brokers lists at least one broker and a controller, and 1 when
-// -timeout passes first or the process given by -pid exits.
+// a metadata request to one of -brokers lists at least -min-brokers brokers (default 1) and a
+// controller, and 1 when -timeout passes first or the process given by -pid exits. The 3-broker
+// mode asks for all its brokers, so "ready" means every broker has registered.
 package main
 
 import (
@@ -23,11 +24,12 @@ func main() {
 	brokers := flag.String("brokers", "127.0.0.1:9092", "comma-separated host:port list")
 	timeout := flag.Duration("timeout", 60*time.Second, "give up after this long")
 	pid := flag.Int("pid", 0, "fail early when this process is gone (0: do not watch)")
+	minBrokers := flag.Int("min-brokers", 1, "wait until the metadata lists at least this many brokers")
 	flag.Parse()
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	msg, err := wait(ctx, strings.Split(*brokers, ","), *pid)
+	msg, err := wait(ctx, strings.Split(*brokers, ","), *pid, *minBrokers)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "kafkacheck: %v\n", err)
 		os.Exit(1)
@@ -36,11 +38,11 @@ func main() {
 }
 
 // wait polls every broker address until one answers, the context ends or pid exits.
-func wait(ctx context.Context, addrs []string, pid int) (string, error) {
+func wait(ctx context.Context, addrs []string, pid, minBrokers int) (string, error) {
 	var last error
 	for {
 		for _, a := range addrs {
-			msg, err := probe(ctx, a)
+			msg, err := probe(ctx, a, minBrokers)
 			if err == nil {
 				return msg, nil
 			}
@@ -58,7 +60,7 @@ func wait(ctx context.Context, addrs []string, pid int) (string, error) {
 }
 
 // probe asks one address for cluster metadata.
-func probe(ctx context.Context, addr string) (string, error) {
+func probe(ctx context.Context, addr string, minBrokers int) (string, error) {
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	d := &kafka.Dialer{Timeout: 2 * time.Second}
@@ -74,8 +76,8 @@ func probe(ctx context.Context, addr string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("metadata from %s: %w", addr, err)
 	}
-	if len(brokers) == 0 {
-		return "", fmt.Errorf("metadata from %s lists no broker yet", addr)
+	if len(brokers) == 0 || len(brokers) < minBrokers {
+		return "", fmt.Errorf("metadata from %s lists %d broker(s), want %d", addr, len(brokers), max(minBrokers, 1))
 	}
 	ctrl, err := conn.Controller()
 	if err != nil {
