@@ -55,9 +55,9 @@ type Writer struct {
 	tr    *kafkago.Transport
 	kinds map[string]string // topic → metric label
 
-	slots   chan struct{} // one token per in-flight batch
+	slots   chan struct{}       // one token per in-flight batch
 	queue   chan *inflightBatch // accepted, not yet handed to kafka-go
-	retries retryQueue    // partition batches kafka-go gave up on
+	retries retryQueue          // partition batches kafka-go gave up on
 
 	mu      sync.Mutex
 	live    map[*inflightBatch]struct{}
