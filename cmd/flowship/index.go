@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -158,29 +157,20 @@ func managedRetention(ctx context.Context, cfg retention.Config, client esClient
 }
 
 // deadLetterTopic adapts the Kafka dead-letter writer to the Consumer the
-// Elasticsearch sink hands rejected documents to: it unwraps the sink's
-// envelope into the original document plus dlq.* headers.
+// Elasticsearch sink hands rejected documents to: it turns each
+// RejectedDocument back into the original document plus dlq.* headers.
 type deadLetterTopic struct{ w *kafka.DeadLetterWriter }
 
 func (d *deadLetterTopic) Consume(ctx context.Context, b pipeline.Batch) error {
 	dls := make([]kafka.DeadLetter, 0, len(b.Records))
 	for _, r := range b.Records {
-		var env esink.DeadLetter
-		if err := json.Unmarshal(r.Value, &env); err != nil {
-			return fmt.Errorf("dead letter for %s: not the sink's envelope: %w", r.ID, err)
+		rd, err := esink.ParseRejectedDocument(r.Value)
+		if err != nil {
+			return fmt.Errorf("dead letter for %s: %w", r.ID, err)
 		}
 		orig := r
-		switch {
-		case len(env.Document) > 0:
-			orig.Value = env.Document
-		default:
-			orig.Value = []byte(env.DocumentText)
-		}
-		reason := env.Reason
-		if env.ErrorType != "" {
-			reason = env.ErrorType + ": " + reason
-		}
-		dls = append(dls, kafka.DeadLetter{Record: orig, Reason: reason, Status: env.Status, Index: env.Index, Time: time.Now()})
+		orig.Value = rd.Original()
+		dls = append(dls, kafka.DeadLetter{Record: orig, Reason: rd.Cause(), Status: rd.Status, Index: rd.Index, Time: time.Now()})
 	}
 	if err := d.w.Write(ctx, dls); err != nil {
 		return err

@@ -39,7 +39,8 @@
 //
 // A dead-lettered document is handed to the dead-letter consumer as a
 // Record with every field of the original (Kind, Key, ID, Time, Node,
-// Source, Offset, Line) and, as Value, the JSON envelope DeadLetter:
+// Source, Offset, Line) and, as Value, the JSON envelope RejectedDocument
+// (Encode writes it, ParseRejectedDocument reads it back):
 //
 //	{"index":"flowship-flows-cluster-2025.06.10","status":400,
 //	 "error_type":"document_parsing_exception","reason":"...",

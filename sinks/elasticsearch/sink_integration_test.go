@@ -117,7 +117,7 @@ func TestIntegrationMappingConflictGoesToDeadLetter(t *testing.T) {
 	if len(dl) != 1 || dl[0].ID != "m-13" {
 		t.Fatalf("dead letters = %v, want m-13 only", dl)
 	}
-	var env DeadLetter
+	var env RejectedDocument
 	if err := json.Unmarshal(dl[0].Value, &env); err != nil {
 		t.Fatal(err)
 	}

@@ -118,7 +118,7 @@ func TestMappingErrorGoesToDeadLetter(t *testing.T) {
 			if len(got) != 1 {
 				t.Fatalf("%d dead letters, want 1", len(got))
 			}
-			checkDeadLetter(t, got[0], recs[2], DeadLetter{Index: testIndex, Status: 400,
+			checkDeadLetter(t, got[0], recs[2], RejectedDocument{Index: testIndex, Status: 400,
 				ErrorType: "document_parsing_exception", Reason: reason})
 			if f.attemptsOf("d-2") != 1 {
 				t.Errorf("rejected document sent %d times", f.attemptsOf("d-2"))
@@ -129,12 +129,12 @@ func TestMappingErrorGoesToDeadLetter(t *testing.T) {
 
 // checkDeadLetter compares a dead-letter record with the original and the
 // expected envelope fields.
-func checkDeadLetter(t *testing.T, got, orig pipeline.Record, want DeadLetter) {
+func checkDeadLetter(t *testing.T, got, orig pipeline.Record, want RejectedDocument) {
 	t.Helper()
 	if got.Kind != orig.Kind || got.ID != orig.ID || string(got.Key) != string(orig.Key) || !got.Time.Equal(orig.Time) {
 		t.Errorf("dead letter %+v lost fields of %+v", got, orig)
 	}
-	var env DeadLetter
+	var env RejectedDocument
 	if err := json.Unmarshal(got.Value, &env); err != nil {
 		t.Fatalf("envelope %s: %v", got.Value, err)
 	}
@@ -204,7 +204,7 @@ func TestInvalidRecordsDeadLetterWithoutRequest(t *testing.T) {
 	if len(dl) != 1 {
 		t.Fatalf("%d dead letters, want 1", len(dl))
 	}
-	var env DeadLetter
+	var env RejectedDocument
 	if err := json.Unmarshal(dl[0].Value, &env); err != nil {
 		t.Fatal(err)
 	}
