@@ -21,8 +21,7 @@ type Config struct {
 	// default: on record sets of 500 flow documents zstd fastest saves
 	// only 1-2% of the compression CPU (2.35 against 2.40 µs a document)
 	// for 9% more bytes, while better costs twice the CPU for 13% fewer
-	// bytes (BenchmarkZstdRecordSet). It applies to the whole process
-	// (kafka-go keeps one codec per algorithm).
+	// bytes (BenchmarkZstdRecordSet). Each Writer has its own codec.
 	CompressionLevel string `yaml:"compression_level"`
 	// BatchSize is the most messages in one produce batch per partition. Default 1000.
 	BatchSize int `yaml:"batch_size"`

@@ -85,7 +85,8 @@ func newWriter(cfg Config, tel pipeline.Telemetry, stage string) (*Writer, error
 	}
 	log := tel.Logger.With("stage", stage)
 	abortCtx, abort := context.WithCancel(context.Background())
-	rt := &abortableTransport{rt: d.transport, ctx: abortCtx}
+	rt := &abortableTransport{ctx: abortCtx,
+		rt: &compressingTransport{rt: d.transport, codec: writerCodec(cfg.Compression, cfg.CompressionLevel)}}
 	w := &Writer{
 		cfg:     cfg,
 		log:     log,
@@ -104,7 +105,6 @@ func newWriter(cfg Config, tel pipeline.Telemetry, stage string) (*Writer, error
 	for _, k := range pipeline.Kinds {
 		w.kinds[cfg.Topics.For(k)] = string(k)
 	}
-	installCodecLevel(cfg.Compression, cfg.CompressionLevel)
 	w.kw = w.kafkaWriter(d.addr, rt, cfg.Linger)
 	w.kw.Async = true
 	w.kw.Completion = w.completion
@@ -125,10 +125,12 @@ func (w *Writer) kafkaWriter(addr net.Addr, rt kafkago.RoundTripper, linger time
 		ReadTimeout:     w.cfg.WriteTimeout,
 		WriteTimeout:    w.cfg.WriteTimeout,
 		RequiredAcks:    kafkago.RequireAll,
-		Compression:     codecs[w.cfg.Compression],
-		Transport:       rt,
-		Logger:          kafkaGoLogger(w.log),
-		ErrorLogger:     kafkaGoLogger(w.log),
+		// No kafka-go compression: it would use kafka-go's process-wide
+		// codec table; compressingTransport compresses with this
+		// Writer's own codec.
+		Transport:   rt,
+		Logger:      kafkaGoLogger(w.log),
+		ErrorLogger: kafkaGoLogger(w.log),
 	}
 }
 
