@@ -62,6 +62,9 @@ func index(ctx context.Context, cfg Config, logOut io.Writer) error {
 	}
 	prov.AddReadyCheck("kafka", cachedCheck(5*time.Second, brokersReachable(cfg.Index.Consumer.Brokers)))
 	prov.AddReadyCheck("elasticsearch", cachedCheck(5*time.Second, esReachable(client, cfg.Index.Elasticsearch.URLs)))
+	// Documents refused with 401, 403 or index_not_found for longer than
+	// index.elasticsearch.unready_after: /readyz names the reason and since when.
+	prov.AddReadyCheck("elasticsearch writes", sink.Ready)
 	tel.Logger.Info("indexer starting", "group", cfg.Index.Consumer.GroupID,
 		"topics", strings.Join(cfg.Index.Consumer.Topics, ","), "elasticsearch", strings.Join(cfg.Index.Elasticsearch.URLs, ","))
 
