@@ -12,6 +12,10 @@
 //     errors (cluster blocks, missing index, missing privileges): sent
 //     again, alone with the other retried documents, after an exponential
 //     backoff with jitter. Retries do not stop while the sink runs.
+//     Documents refused with 401, 403 or index_not_found wait for an
+//     operator: they are counted by reason (Waiting, the gauge
+//     flowship_es_waiting_documents), logged rate-limited per reason with
+//     what to change, and Ready fails once they waited unready_after.
 //   - other 4xx (document_parsing_exception, mapper_parsing_exception,
 //     illegal_argument_exception, ...): dead-lettered.
 //
