@@ -96,12 +96,19 @@ func TestMappingErrorGoesToDeadLetter(t *testing.T) {
 				}
 				return 0, "", ""
 			}
-			h := startSink(t, testConfig(f.srv.URL), tc.dlq)
+			cfg := testConfig(f.srv.URL)
+			cfg.Workers = 1 // a later batch is taken only after this group's settle returned
+			h := startSink(t, cfg, tc.dlq)
 			recs := docs("d", 4)
 			a := consume(t, h.sink, recs)
 			if tc.release != nil {
 				waitFor(t, func() bool { return tc.dlq.Batches() == 1 })
-				time.Sleep(20 * time.Millisecond)
+				// Once the only worker acked a later batch, it is done with
+				// this one: an ack not waiting for the dead-letter consumer
+				// would have happened by now.
+				if err := consume(t, h.sink, docs("later", 1)).wait(t); err != nil {
+					t.Fatalf("later batch: %v", err)
+				}
 				if a.count() != 0 {
 					t.Fatal("batch acked before the dead-letter consumer acked")
 				}
@@ -357,7 +364,11 @@ func TestSurvivesElasticsearchDown(t *testing.T) {
 	f.srv.Close()
 	h := startSink(t, testConfig("http://"+addr), &pipelinetest.Sink{})
 	a := consume(t, h.sink, docs("d", 10))
-	time.Sleep(200 * time.Millisecond)
+	// The sink has tried, failed and logged it; an ack can only follow a
+	// success.
+	waitFor(t, func() bool {
+		return strings.Contains(h.logs.String(), "retrying with backoff until Elasticsearch answers")
+	})
 	if a.count() != 0 {
 		t.Fatalf("batch acked while Elasticsearch was down: %v", a.err)
 	}

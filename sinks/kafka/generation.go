@@ -209,6 +209,9 @@ func (g *generation) commitLoop(life context.Context) {
 func (g *generation) commit(ctx context.Context) {
 	g.commitMu.Lock()
 	defer g.commitMu.Unlock()
+	if g.r.afterCommit != nil {
+		defer g.r.afterCommit()
+	}
 	if g.closed {
 		return
 	}

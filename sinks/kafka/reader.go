@@ -53,6 +53,10 @@ type Reader struct {
 
 	lagMu sync.Mutex
 	lag   map[topicPartition]*partState // the current generation's partitions
+
+	// afterCommit, when set (by tests, before Run), is called at the end
+	// of every commit pass, whether it committed anything or not.
+	afterCommit func()
 }
 
 type topicPartition struct {
