@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"encoding/binary"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,7 +74,7 @@ func writeValues(t *testing.T, w *Writer, values [][]byte) {
 	if err := w.Consume(context.Background(), acks.batch(0, recs)); err != nil {
 		t.Fatal(err)
 	}
-	acks.wait(t, 1, 20*time.Second)
+	acks.wait(t, 1, 60*time.Second)
 	if got := acks.get(0); len(got) != 1 || got[0] != nil {
 		t.Fatalf("acks = %v, want one nil", got)
 	}
@@ -104,7 +105,8 @@ func checkTwoLevels(t *testing.T, brokers []string, topics [2]Topics) {
 	}
 	var size [2]int
 	for i, w := range ws {
-		stop := runWriter(t, w)
+		stop := sync.OnceFunc(runWriter(t, w))
+		t.Cleanup(stop) // also when writeValues fails the test
 		writeValues(t, w, values)
 		stop()
 		codecs, sizes := storedBatches(t, brokers, topics[i].Flows)
