@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -63,6 +62,9 @@ func index(ctx context.Context, cfg Config, logOut io.Writer) error {
 	}
 	prov.AddReadyCheck("kafka", cachedCheck(5*time.Second, brokersReachable(cfg.Index.Consumer.Brokers)))
 	prov.AddReadyCheck("elasticsearch", cachedCheck(5*time.Second, esReachable(client, cfg.Index.Elasticsearch.URLs)))
+	// Documents refused with 401, 403 or index_not_found for longer than
+	// index.elasticsearch.unready_after: /readyz names the reason and since when.
+	prov.AddReadyCheck("elasticsearch writes", sink.Ready)
 	tel.Logger.Info("indexer starting", "group", cfg.Index.Consumer.GroupID,
 		"topics", strings.Join(cfg.Index.Consumer.Topics, ","), "elasticsearch", strings.Join(cfg.Index.Elasticsearch.URLs, ","))
 
@@ -158,29 +160,20 @@ func managedRetention(ctx context.Context, cfg retention.Config, client esClient
 }
 
 // deadLetterTopic adapts the Kafka dead-letter writer to the Consumer the
-// Elasticsearch sink hands rejected documents to: it unwraps the sink's
-// envelope into the original document plus dlq.* headers.
+// Elasticsearch sink hands rejected documents to: it turns each
+// RejectedDocument back into the original document plus dlq.* headers.
 type deadLetterTopic struct{ w *kafka.DeadLetterWriter }
 
 func (d *deadLetterTopic) Consume(ctx context.Context, b pipeline.Batch) error {
 	dls := make([]kafka.DeadLetter, 0, len(b.Records))
 	for _, r := range b.Records {
-		var env esink.DeadLetter
-		if err := json.Unmarshal(r.Value, &env); err != nil {
-			return fmt.Errorf("dead letter for %s: not the sink's envelope: %w", r.ID, err)
+		rd, err := esink.ParseRejectedDocument(r.Value)
+		if err != nil {
+			return fmt.Errorf("dead letter for %s: %w", r.ID, err)
 		}
 		orig := r
-		switch {
-		case len(env.Document) > 0:
-			orig.Value = env.Document
-		default:
-			orig.Value = []byte(env.DocumentText)
-		}
-		reason := env.Reason
-		if env.ErrorType != "" {
-			reason = env.ErrorType + ": " + reason
-		}
-		dls = append(dls, kafka.DeadLetter{Record: orig, Reason: reason, Status: env.Status, Index: env.Index, Time: time.Now()})
+		orig.Value = rd.Original()
+		dls = append(dls, kafka.DeadLetter{Record: orig, Reason: rd.Cause(), Status: rd.Status, Index: rd.Index, Time: time.Now()})
 	}
 	if err := d.w.Write(ctx, dls); err != nil {
 		return err

@@ -52,6 +52,11 @@ type Config struct {
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// Compress gzips request bodies. Default true.
 	Compress bool `yaml:"compress"`
+	// UnreadyAfter is how long documents may wait on a refusal only an
+	// operator can end (401, 403, index_not_found) before the indexer's
+	// /readyz fails and names the reason and since when. They are retried
+	// all along. Default 1m.
+	UnreadyAfter time.Duration `yaml:"unready_after"`
 }
 
 // TLSConfig configures TLS towards Elasticsearch.
@@ -86,6 +91,7 @@ func DefaultConfig() Config {
 		Retry:          RetryConfig{Initial: 500 * time.Millisecond, Max: 30 * time.Second},
 		RequestTimeout: time.Minute,
 		Compress:       true,
+		UnreadyAfter:   time.Minute,
 	}
 }
 
@@ -124,6 +130,7 @@ func (c Config) Validate() error {
 		{c.Retry.Initial > 0, "elasticsearch.retry.initial: must be > 0"},
 		{c.Retry.Max >= c.Retry.Initial, "elasticsearch.retry.max: must be >= retry.initial"},
 		{c.RequestTimeout > 0, "elasticsearch.request_timeout: must be > 0"},
+		{c.UnreadyAfter > 0, "elasticsearch.unready_after: must be > 0, e.g. 1m"},
 	}
 	for _, ch := range checks {
 		if !ch.ok {

@@ -12,6 +12,10 @@
 //     errors (cluster blocks, missing index, missing privileges): sent
 //     again, alone with the other retried documents, after an exponential
 //     backoff with jitter. Retries do not stop while the sink runs.
+//     Documents refused with 401, 403 or index_not_found wait for an
+//     operator: they are counted by reason (Waiting, the gauge
+//     flowship_es_waiting_documents), logged rate-limited per reason with
+//     what to change, and Ready fails once they waited unready_after.
 //   - other 4xx (document_parsing_exception, mapper_parsing_exception,
 //     illegal_argument_exception, ...): dead-lettered.
 //
@@ -39,7 +43,8 @@
 //
 // A dead-lettered document is handed to the dead-letter consumer as a
 // Record with every field of the original (Kind, Key, ID, Time, Node,
-// Source, Offset, Line) and, as Value, the JSON envelope DeadLetter:
+// Source, Offset, Line) and, as Value, the JSON envelope RejectedDocument
+// (Encode writes it, ParseRejectedDocument reads it back):
 //
 //	{"index":"flowship-flows-cluster-2025.06.10","status":400,
 //	 "error_type":"document_parsing_exception","reason":"...",

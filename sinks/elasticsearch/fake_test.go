@@ -221,8 +221,12 @@ type harness struct {
 
 func startSink(t *testing.T, cfg Config, dlq pipeline.Consumer) *harness {
 	t.Helper()
-	logs := &syncBuffer{}
-	tel := pipeline.NopTelemetry()
+	return startSinkTel(t, cfg, pipeline.NopTelemetry(), &syncBuffer{}, dlq)
+}
+
+// startSinkTel is startSink with the caller's telemetry, logging to logs.
+func startSinkTel(t *testing.T, cfg Config, tel pipeline.Telemetry, logs *syncBuffer, dlq pipeline.Consumer) *harness {
+	t.Helper()
 	tel.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	s, err := New(cfg, tel, dlq)
 	if err != nil {

@@ -26,7 +26,7 @@ type metrics struct {
 	results    map[string]metric.AddOption // result label → attribute option
 }
 
-func newMetrics(tel pipeline.Telemetry) (*metrics, error) {
+func newMetrics(tel pipeline.Telemetry, waits *waitBoard) (*metrics, error) {
 	m := &metrics{results: map[string]metric.AddOption{}}
 	var err error
 	wrap := func(e error) error { return fmt.Errorf("elasticsearch: creating metrics: %w", e) }
@@ -48,6 +48,16 @@ func newMetrics(tel pipeline.Telemetry) (*metrics, error) {
 	}
 	if m.inflight, err = tel.Meter.Int64UpDownCounter("flowship_es_inflight_requests",
 		metric.WithDescription("Bulk requests in flight.")); err != nil {
+		return nil, wrap(err)
+	}
+	if _, err = tel.Meter.Int64ObservableGauge("flowship_es_waiting_documents",
+		metric.WithDescription("Documents retried because Elasticsearch refuses them until an operator acts, by reason: unauthorized (401), forbidden (403: privileges, write block), index_not_found."),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			for _, w := range waits.totals() {
+				o.Observe(int64(w.Documents), metric.WithAttributes(attribute.String("reason", w.Reason)))
+			}
+			return nil
+		})); err != nil {
 		return nil, wrap(err)
 	}
 	for _, r := range []string{"created", "conflict", "retried", "dead_lettered", failedLabel} {

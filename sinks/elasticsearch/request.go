@@ -25,6 +25,7 @@ var filterPath = []string{"errors", "items.*.status", "items.*.error.type", "ite
 // should wait; progressed reports whether any item was settled.
 func (w *worker) post(ctx context.Context, items, again []*pipeline.Record) (_ []*pipeline.Record, ok, progressed bool) {
 	status, body, err := w.do(ctx, len(items))
+	w.stop = waitNone
 	if err != nil {
 		w.s.warnUnreachable(ctx, err, len(items))
 		w.s.m.items(ctx, "retried", len(items))
@@ -34,6 +35,8 @@ func (w *worker) post(ctx context.Context, items, again []*pipeline.Record) (_ [
 	case actionItems:
 		return w.settleItems(ctx, items, again, body)
 	case actionAuth:
+		w.stop = waitReasonOf(status, "")
+		w.waits[w.stop] += len(items)
 		w.s.warnAuth(status, body, len(items))
 		w.s.m.items(ctx, "retried", len(items))
 		return append(again, items...), false, false
@@ -63,6 +66,7 @@ func (w *worker) settleItems(ctx context.Context, items, again []*pipeline.Recor
 			if firstRetry.outcome == 0 {
 				firstRetry = r
 			}
+			w.waits[waitReasonOf(r.Status, r.ErrorType)]++
 			again = append(again, items[i])
 		case outcomeDeadLetter:
 			w.dead = append(w.dead, deadItem{rec: items[i], res: r})

@@ -83,7 +83,7 @@ func TestTooLargeSplitsInHalves(t *testing.T) {
 	if len(dl) != 1 || dl[0].ID != "d-17" {
 		t.Fatalf("dead letters %v, want d-17 only", dl)
 	}
-	var env DeadLetter
+	var env RejectedDocument
 	if err := json.Unmarshal(dl[0].Value, &env); err != nil || env.Status != 413 || !strings.Contains(env.Reason, "http.max_content_length") {
 		t.Errorf("envelope %s (%v): want status 413 naming http.max_content_length", dl[0].Value, err)
 	}
@@ -120,6 +120,6 @@ func TestMalformedRequestIsolatesThePoisonDocument(t *testing.T) {
 	if len(dl) != 1 {
 		t.Fatalf("%d dead letters, want 1", len(dl))
 	}
-	checkDeadLetter(t, dl[0], recs[5], DeadLetter{Index: testIndex, Status: 400,
+	checkDeadLetter(t, dl[0], recs[5], RejectedDocument{Index: testIndex, Status: 400,
 		Reason: "x_content_parse_exception: [1:10] Unexpected character"})
 }

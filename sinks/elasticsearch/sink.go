@@ -32,6 +32,7 @@ type Sink struct {
 	user    string // for error messages: the username or "API key"
 	m       *metrics
 	warn    *warnings
+	waits   *waitBoard
 	queue   chan pipeline.Batch
 	done    chan struct{} // closed when the workers have stopped
 	mu      sync.RWMutex  // Consume holds it shared; Run takes it to close
@@ -55,7 +56,8 @@ func New(cfg Config, tel pipeline.Telemetry, deadLetter pipeline.Consumer) (*Sin
 	if err != nil {
 		return nil, err
 	}
-	m, err := newMetrics(tel)
+	waits := newWaitBoard(cfg.Workers)
+	m, err := newMetrics(tel, waits)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +67,7 @@ func New(cfg Config, tel pipeline.Telemetry, deadLetter pipeline.Consumer) (*Sin
 	}
 	return &Sink{
 		cfg: cfg, tel: tel, dlq: deadLetter, client: client, httpTr: tr, user: user, m: m,
-		warn:  newWarnings(logEvery),
+		warn: newWarnings(logEvery), waits: waits,
 		queue: make(chan pipeline.Batch, cfg.QueueSize),
 		done:  make(chan struct{}),
 	}, nil
@@ -137,11 +139,11 @@ func (s *Sink) Run(ctx context.Context) error {
 		return errors.New("elasticsearch: Run called twice")
 	}
 	var wg sync.WaitGroup
-	for range s.cfg.Workers {
+	for id := range s.cfg.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			newWorker(s).run(ctx)
+			newWorker(s, id).run(ctx)
 		}()
 	}
 	wg.Wait()

@@ -23,6 +23,13 @@ import (
 // cluster is unique to the test, and deletes its indices afterwards.
 func realSink(t *testing.T, es testenv.ES, mode NamingMode, mutate func(*Config)) (*harness, Naming) {
 	t.Helper()
+	cfg := realConfig(t, es, mode, mutate)
+	return startSink(t, cfg, &pipelinetest.Sink{}), cfg.Naming
+}
+
+// realConfig is the configuration realSink runs with.
+func realConfig(t *testing.T, es testenv.ES, mode NamingMode, mutate func(*Config)) Config {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.URLs = []string{es.URL}
 	cfg.Username = es.Username
@@ -44,7 +51,7 @@ func realSink(t *testing.T, es testenv.ES, mode NamingMode, mutate func(*Config)
 			esDo(t, es, http.MethodDelete, "/"+cfg.Naming.Pattern(k), "")
 		}
 	})
-	return startSink(t, cfg, &pipelinetest.Sink{}), cfg.Naming
+	return cfg
 }
 
 // countDocs refreshes and counts the documents behind pattern.
@@ -117,7 +124,7 @@ func TestIntegrationMappingConflictGoesToDeadLetter(t *testing.T) {
 	if len(dl) != 1 || dl[0].ID != "m-13" {
 		t.Fatalf("dead letters = %v, want m-13 only", dl)
 	}
-	var env DeadLetter
+	var env RejectedDocument
 	if err := json.Unmarshal(dl[0].Value, &env); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +204,8 @@ func TestIntegrationWrongPasswordWaitsAndSaysWhy(t *testing.T) {
 	bad.Password = "not-the-password"
 	h, _ := realSink(t, bad, NamingFlowship, nil)
 	a := consume(t, h.sink, docs("auth", 3))
-	time.Sleep(500 * time.Millisecond)
+	// The sink tried and holds all three, waiting for new credentials.
+	waitFor(t, func() bool { n, _ := waitingFor(h.sink, "unauthorized"); return n == 3 })
 	if a.count() != 0 {
 		t.Fatalf("batch settled with wrong credentials: %v", a.err)
 	}
@@ -210,5 +218,53 @@ func TestIntegrationWrongPasswordWaitsAndSaysWhy(t *testing.T) {
 	h.stop()
 	if err := a.wait(t); err == nil {
 		t.Error("unsettled batch acked nil at shutdown")
+	}
+}
+
+// A write block answers each item with 403 cluster_block_exception: the
+// documents wait (counted, logged, reported by Ready after unready_after)
+// and are indexed once the block is lifted.
+func TestIntegrationWriteBlockWaitsAndReportsWhy(t *testing.T) {
+	es := testenv.Elasticsearch(t)
+	tel, mr := meterReader()
+	logs := &syncBuffer{}
+	cfg := realConfig(t, es, NamingFlowship, func(c *Config) { c.UnreadyAfter = 300 * time.Millisecond })
+	naming := cfg.Naming
+	h := startSinkTel(t, cfg, tel, logs, &pipelinetest.Sink{})
+	recs := docs("blocked", 5)
+	index := naming.Index(recs[0].Kind, recs[0].Time)
+	if st, b := esDo(t, es, http.MethodPut, "/"+index, ""); st != 200 {
+		t.Fatalf("create %s: %d %s", index, st, b)
+	}
+	if st, b := esDo(t, es, http.MethodPut, "/"+index+"/_settings", `{"index.blocks.write":true}`); st != 200 {
+		t.Fatalf("block %s: %d %s", index, st, b)
+	}
+	t.Cleanup(func() { esDo(t, es, http.MethodPut, "/"+index+"/_settings", `{"index.blocks.write":null}`) })
+	a := consume(t, h.sink, recs)
+	waitFor(t, func() bool { n, _ := waitingFor(h.sink, "forbidden"); return n == 5 })
+	if g := waitingGauge(t, mr, "forbidden"); g != 5 {
+		t.Errorf("flowship_es_waiting_documents{reason=forbidden} = %d, want 5", g)
+	}
+	waitFor(t, func() bool { return h.sink.Ready() != nil })
+	if err := h.sink.Ready(); !containsAll(err.Error(), "5 documents", "forbidden", "since", "write block") {
+		t.Errorf("Ready() = %v", err)
+	}
+	if !containsAll(logs.String(), "documents waiting: forbidden", "index.blocks.write") {
+		t.Errorf("log does not say why documents wait:\n%s", logs)
+	}
+	if a.count() != 0 || len(h.dlq.(*pipelinetest.Sink).Records()) != 0 {
+		t.Fatalf("blocked documents settled (ack %v) or dead-lettered", a.err)
+	}
+	if st, b := esDo(t, es, http.MethodPut, "/"+index+"/_settings", `{"index.blocks.write":null}`); st != 200 {
+		t.Fatalf("unblock %s: %d %s", index, st, b)
+	}
+	if err := a.wait(t); err != nil {
+		t.Fatalf("ack = %v", err)
+	}
+	if err := h.sink.Ready(); err != nil {
+		t.Errorf("Ready() = %v after the block was lifted", err)
+	}
+	if n := countDocs(t, es, index); n != 5 {
+		t.Errorf("%d documents in %s, want 5", n, index)
 	}
 }

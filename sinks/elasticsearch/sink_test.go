@@ -96,12 +96,19 @@ func TestMappingErrorGoesToDeadLetter(t *testing.T) {
 				}
 				return 0, "", ""
 			}
-			h := startSink(t, testConfig(f.srv.URL), tc.dlq)
+			cfg := testConfig(f.srv.URL)
+			cfg.Workers = 1 // a later batch is taken only after this group's settle returned
+			h := startSink(t, cfg, tc.dlq)
 			recs := docs("d", 4)
 			a := consume(t, h.sink, recs)
 			if tc.release != nil {
 				waitFor(t, func() bool { return tc.dlq.Batches() == 1 })
-				time.Sleep(20 * time.Millisecond)
+				// Once the only worker acked a later batch, it is done with
+				// this one: an ack not waiting for the dead-letter consumer
+				// would have happened by now.
+				if err := consume(t, h.sink, docs("later", 1)).wait(t); err != nil {
+					t.Fatalf("later batch: %v", err)
+				}
 				if a.count() != 0 {
 					t.Fatal("batch acked before the dead-letter consumer acked")
 				}
@@ -118,7 +125,7 @@ func TestMappingErrorGoesToDeadLetter(t *testing.T) {
 			if len(got) != 1 {
 				t.Fatalf("%d dead letters, want 1", len(got))
 			}
-			checkDeadLetter(t, got[0], recs[2], DeadLetter{Index: testIndex, Status: 400,
+			checkDeadLetter(t, got[0], recs[2], RejectedDocument{Index: testIndex, Status: 400,
 				ErrorType: "document_parsing_exception", Reason: reason})
 			if f.attemptsOf("d-2") != 1 {
 				t.Errorf("rejected document sent %d times", f.attemptsOf("d-2"))
@@ -129,12 +136,12 @@ func TestMappingErrorGoesToDeadLetter(t *testing.T) {
 
 // checkDeadLetter compares a dead-letter record with the original and the
 // expected envelope fields.
-func checkDeadLetter(t *testing.T, got, orig pipeline.Record, want DeadLetter) {
+func checkDeadLetter(t *testing.T, got, orig pipeline.Record, want RejectedDocument) {
 	t.Helper()
 	if got.Kind != orig.Kind || got.ID != orig.ID || string(got.Key) != string(orig.Key) || !got.Time.Equal(orig.Time) {
 		t.Errorf("dead letter %+v lost fields of %+v", got, orig)
 	}
-	var env DeadLetter
+	var env RejectedDocument
 	if err := json.Unmarshal(got.Value, &env); err != nil {
 		t.Fatalf("envelope %s: %v", got.Value, err)
 	}
@@ -204,7 +211,7 @@ func TestInvalidRecordsDeadLetterWithoutRequest(t *testing.T) {
 	if len(dl) != 1 {
 		t.Fatalf("%d dead letters, want 1", len(dl))
 	}
-	var env DeadLetter
+	var env RejectedDocument
 	if err := json.Unmarshal(dl[0].Value, &env); err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +364,11 @@ func TestSurvivesElasticsearchDown(t *testing.T) {
 	f.srv.Close()
 	h := startSink(t, testConfig("http://"+addr), &pipelinetest.Sink{})
 	a := consume(t, h.sink, docs("d", 10))
-	time.Sleep(200 * time.Millisecond)
+	// The sink has tried, failed and logged it; an ack can only follow a
+	// success.
+	waitFor(t, func() bool {
+		return strings.Contains(h.logs.String(), "retrying with backoff until Elasticsearch answers")
+	})
 	if a.count() != 0 {
 		t.Fatalf("batch acked while Elasticsearch was down: %v", a.err)
 	}

@@ -14,12 +14,16 @@ const logEvery = 30 * time.Second
 // failure so that one does not hide another.
 type warnings struct {
 	unreachable, auth, status, items, dead every
+	waiting                                [numWaitReasons]every
 }
 
 func newWarnings(interval time.Duration) *warnings {
 	w := &warnings{}
 	for _, e := range []*every{&w.unreachable, &w.auth, &w.status, &w.items, &w.dead} {
 		e.interval = interval
+	}
+	for i := range w.waiting {
+		w.waiting[i].interval = interval
 	}
 	return w
 }

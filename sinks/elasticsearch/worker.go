@@ -14,6 +14,9 @@ import (
 // across groups.
 type worker struct {
 	s       *Sink
+	id      int                // index into s.waits
+	waits   waitCounts         // documents of this round waiting for an operator
+	stop    waitReason         // why a whole-request failure stopped the round
 	recs    []*pipeline.Record // the current group, pointing into its batches
 	bytes   int                // estimated body size of recs
 	bufA    []*pipeline.Record // pending/again, swapped each round
@@ -30,7 +33,7 @@ type deadItem struct {
 	res itemResult
 }
 
-func newWorker(s *Sink) *worker { return &worker{s: s} }
+func newWorker(s *Sink, id int) *worker { return &worker{s: s, id: id} }
 
 // run collects and settles groups until ctx ends.
 func (w *worker) run(ctx context.Context) {
@@ -123,12 +126,18 @@ func (w *worker) settle(ctx context.Context, ack pipeline.Ack) {
 		clear(w.dead[:cap(w.dead)])
 	}()
 	attempt, backoff := 0, w.s.backoff()
+	defer func() { w.s.waits.set(w.id, waitCounts{}, time.Now()) }()
 	for len(pending) > 0 {
 		if ctx.Err() != nil {
 			w.fail(ctx, ack, len(pending))
 			return
 		}
+		w.waits = waitCounts{}
 		again, progressed := w.round(ctx, pending, w.bufB[:0])
+		w.s.waits.set(w.id, w.waits, time.Now())
+		if w.waits != (waitCounts{}) {
+			w.s.warnWaiting(w.waits)
+		}
 		w.bufB = pending[:0] // the old pending's storage takes the next round's retries
 		pending = again
 		if len(pending) == 0 {
@@ -175,6 +184,7 @@ func (w *worker) round(ctx context.Context, pending, again []*pipeline.Record) (
 		again, ok, p = w.post(ctx, pending[start:end], again)
 		progressed = progressed || p
 		if !ok {
+			w.waits[w.stop] += len(pending) - end
 			return append(again, pending[end:]...), progressed
 		}
 		start = end

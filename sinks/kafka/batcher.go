@@ -95,6 +95,11 @@ func (g *generation) emit(life context.Context, b pendingBatch) {
 		}
 		if err != nil {
 			g.failed(b.top, err)
+		} else {
+			select {
+			case g.settled <- struct{}{}:
+			default: // a commit is already due
+			}
 		}
 		g.fly.done()
 	})

@@ -3,11 +3,11 @@ package kafka
 import (
 	stdgzip "compress/gzip"
 	"fmt"
-	"sync"
 
-	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
 	"github.com/segmentio/kafka-go/compress/gzip"
+	"github.com/segmentio/kafka-go/compress/lz4"
+	"github.com/segmentio/kafka-go/compress/snappy"
 )
 
 // Compression levels (kafka.compression_level).
@@ -36,43 +36,25 @@ func validCompressionLevel(p, level string) error {
 	return nil
 }
 
-var (
-	codecMu        sync.Mutex
-	installedLevel = map[kafkago.Compression]string{kafkago.Gzip: LevelDefault, kafkago.Zstd: LevelDefault}
-)
-
-// init installs flowship's zstd codec at the default level before any
-// goroutine can read the table, so a process that keeps the default
-// never writes the table later.
-func init() {
-	compress.Codecs[compress.Zstd] = newZstdCodec(codecLevels[LevelDefault].zstd)
-}
-
-// installCodecLevel puts a codec with the configured level into
-// kafka-go's codec table (for zstd, flowship's cheaper codec, see
-// zstdCodec). kafka-go picks a batch's codec from the
-// process-wide table compress.Codecs by algorithm (a Writer has no codec
-// of its own), so the level is process-wide too: the last writer built
-// wins. flowship runs one kafka writer configuration per process
-// (collect), so that is the configured level; readers only decompress,
-// which every level's codec does alike. The table is written only when
-// the level changes, before the writer's first batch.
-func installCodecLevel(algo, level string) {
-	c := codecs[algo]
-	lv, ok := codecLevels[level]
-	if !ok || (c != kafkago.Zstd && c != kafkago.Gzip) {
-		return // snappy, lz4 and none have no level
+// writerCodec returns the codec a Writer compresses its batches with: its
+// own instance at the configured level (for zstd, flowship's cheaper
+// codec, see zstdCodec), or nil for "none". kafka-go would take the codec
+// from its process-wide table compress.Codecs, which holds one codec per
+// algorithm; the Writer compresses record sets itself instead (see
+// compressingTransport), so writers with different levels coexist and
+// kafka-go's table is never written. Readers decompress with kafka-go's
+// own codecs, which read every level alike.
+func writerCodec(algo, level string) compress.Codec {
+	lv := codecLevels[level]
+	switch algo {
+	case "zstd":
+		return newZstdCodec(lv.zstd)
+	case "gzip":
+		return &gzip.Codec{Level: lv.gzip}
+	case "snappy":
+		return &snappy.Codec{}
+	case "lz4":
+		return &lz4.Codec{}
 	}
-	codecMu.Lock()
-	defer codecMu.Unlock()
-	if installedLevel[c] == level {
-		return
-	}
-	switch c {
-	case kafkago.Zstd:
-		compress.Codecs[compress.Zstd] = newZstdCodec(lv.zstd)
-	case kafkago.Gzip:
-		compress.Codecs[compress.Gzip] = &gzip.Codec{Level: lv.gzip}
-	}
-	installedLevel[c] = level
+	return nil
 }

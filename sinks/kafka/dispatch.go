@@ -12,7 +12,7 @@ import (
 
 // dispatch hands t to kafka-go, retrying until ctx ends if kafka-go
 // refuses it (no metadata, unknown topic, unreachable brokers).
-func (w *Writer) dispatch(ctx context.Context, t *tracker) {
+func (w *Writer) dispatch(ctx context.Context, t *inflightBatch) {
 	send := t.msgs
 	if slices.ContainsFunc(send, w.unsendable) {
 		send = w.route(send)
@@ -92,13 +92,13 @@ func (w *Writer) written(msgs []kafkago.Message) {
 	settleMessages(msgs)
 }
 
-// settleMessages settles each message with its tracker, counting runs of
-// the same tracker at once.
+// settleMessages settles each message with its inflightBatch, counting runs of
+// the same batch at once.
 func settleMessages(msgs []kafkago.Message) {
-	var cur *tracker
+	var cur *inflightBatch
 	n := 0
 	for i := range msgs {
-		t, _ := msgs[i].WriterData.(*tracker)
+		t, _ := msgs[i].WriterData.(*inflightBatch)
 		if t != cur {
 			if cur != nil {
 				cur.done(n)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -21,6 +22,9 @@ type generation struct {
 	parts map[topicPartition]*partState
 	fly   inflight
 	fail  chan error // first failed ack of this generation
+	// settled receives a value (without blocking) whenever a batch
+	// settles; commitLoop commits commit_delay after the first one.
+	settled chan struct{}
 
 	commitMu sync.Mutex // serialises commits; guards closed and partState.committed
 	closed   bool       // no commit may happen any more
@@ -30,17 +34,41 @@ type partState struct {
 	cp        *pipeline.Checkpointer[int64] // positions are message offsets
 	start     int64                         // offset (or FirstOffset/LastOffset) assigned
 	committed int64                         // next offset already committed; -1 unknown
+	// For the lag gauge, written by the partition's fetch goroutine:
+	first atomic.Int64 // offset of the first record fetched in this generation; -1 none yet
+	hwm   atomic.Int64 // high watermark at the last fetch; -1 none yet
+}
+
+// lag returns the records from the first one not yet settled up to the
+// high watermark seen at the last fetch, and false before the first
+// fetch. Records fetched and handed on but not yet settled count: while
+// Elasticsearch refuses writes the lag grows with what the producers add
+// (as far as fetches still see it), it does not drop to 0.
+func (p *partState) lag() (int64, bool) {
+	first, hwm := p.first.Load(), p.hwm.Load()
+	if first < 0 || hwm < 0 {
+		return 0, false
+	}
+	next := first
+	if h, ok := p.cp.Highest(); ok {
+		next = h + 1
+	}
+	return max(hwm-next, 0), true
 }
 
 func newGeneration(r *Reader, gen *kafkago.Generation) *generation {
-	g := &generation{r: r, gen: gen, parts: map[topicPartition]*partState{}, fail: make(chan error, 1)}
+	g := &generation{r: r, gen: gen, parts: map[topicPartition]*partState{}, fail: make(chan error, 1),
+		settled: make(chan struct{}, 1)}
 	for topic, as := range gen.Assignments {
 		for _, a := range as {
 			committed := a.Offset
 			if committed < 0 {
 				committed = -1
 			}
-			g.parts[topicPartition{topic, a.ID}] = &partState{cp: pipeline.NewCheckpointer[int64](), start: a.Offset, committed: committed}
+			p := &partState{cp: pipeline.NewCheckpointer[int64](), start: a.Offset, committed: committed}
+			p.first.Store(-1)
+			p.hwm.Store(-1)
+			g.parts[topicPartition{topic, a.ID}] = p
 		}
 	}
 	return g
@@ -59,6 +87,7 @@ func (g *generation) run(ctx, gctx context.Context) {
 	var tps []topicPartition
 	for tp, p := range g.parts {
 		tps = append(tps, tp)
+		g.r.watchLag(tp, p)
 		pr := g.partitionReader(tp)
 		if err := pr.SetOffset(p.start); err != nil {
 			g.r.log.Error("kafka: cannot start reading partition", "topic", tp.topic, "partition", tp.partition, "error", err.Error())
@@ -67,7 +96,7 @@ func (g *generation) run(ctx, gctx context.Context) {
 		}
 		wg.Go(func() {
 			defer pr.Close()
-			g.fetch(life, tp, pr, msgs)
+			g.fetch(life, tp, p, pr, msgs)
 		})
 	}
 	wg.Go(func() { g.commitLoop(life) })
@@ -116,7 +145,7 @@ func (g *generation) partitionReader(tp topicPartition) *kafkago.Reader {
 }
 
 // fetch forwards the messages of one partition, in offset order.
-func (g *generation) fetch(life context.Context, tp topicPartition, pr *kafkago.Reader, out chan<- kafkago.Message) {
+func (g *generation) fetch(life context.Context, tp topicPartition, p *partState, pr *kafkago.Reader, out chan<- kafkago.Message) {
 	b := pipeline.DefaultBackoff()
 	for attempt := 1; ; {
 		m, err := pr.FetchMessage(life)
@@ -135,7 +164,8 @@ func (g *generation) fetch(life context.Context, tp topicPartition, pr *kafkago.
 			continue
 		}
 		attempt = 1
-		g.r.setLag(tp, m.HighWaterMark-m.Offset-1)
+		p.first.CompareAndSwap(-1, m.Offset)
+		p.hwm.Store(m.HighWaterMark)
 		select {
 		case out <- m:
 		case <-life.Done():
@@ -144,17 +174,31 @@ func (g *generation) fetch(life context.Context, tp topicPartition, pr *kafkago.
 	}
 }
 
-// commitLoop commits settled offsets every commit_interval.
+// commitLoop commits settled offsets commit_delay after a batch settles
+// (the settles within that delay share one commit), and every
+// commit_interval besides, which also retries a failed commit.
 func (g *generation) commitLoop(life context.Context) {
 	t := time.NewTicker(g.r.cfg.CommitInterval)
 	defer t.Stop()
+	delay := time.NewTimer(g.r.cfg.CommitDelay)
+	delay.Stop()
+	defer delay.Stop()
+	armed := false
 	for {
 		select {
 		case <-life.Done():
 			return
+		case <-g.settled:
+			if !armed {
+				armed = true
+				delay.Reset(g.r.cfg.CommitDelay)
+			}
+			continue
+		case <-delay.C:
+			armed = false
 		case <-t.C:
-			g.commit(life)
 		}
+		g.commit(life)
 	}
 }
 
@@ -165,6 +209,9 @@ func (g *generation) commitLoop(life context.Context) {
 func (g *generation) commit(ctx context.Context) {
 	g.commitMu.Lock()
 	defer g.commitMu.Unlock()
+	if g.r.afterCommit != nil {
+		defer g.r.afterCommit()
+	}
 	if g.closed {
 		return
 	}

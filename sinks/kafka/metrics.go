@@ -63,7 +63,7 @@ func newReaderMetrics(m metric.Meter) (*readerMetrics, error) {
 	rm.fetchErrors, errs[4] = m.Int64Counter("flowship_kafka_fetch_errors_total",
 		metric.WithDescription("Failed fetches and failed group joins; retried."))
 	rm.lag, errs[5] = m.Int64ObservableGauge("flowship_kafka_consumer_lag_records",
-		metric.WithDescription("Records between the last fetched offset and the partition's high watermark, by topic and partition."))
+		metric.WithDescription("Records from the first one not yet settled (indexed or dead-lettered) to the partition's high watermark at the last fetch, by topic and partition."))
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, fmt.Errorf("kafka reader metrics: %w", err)
 	}

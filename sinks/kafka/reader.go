@@ -19,9 +19,14 @@ import (
 //
 // Offsets: each partition has a pipeline.Checkpointer; a partition's
 // offset is committed only up to the contiguous run of records whose
-// batches were acked with nil, every commit_interval and when a
-// generation ends (rebalance or shutdown, after waiting up to
-// drain_timeout for in-flight batches).
+// batches were acked with nil: commit_delay after a batch settles, every
+// commit_interval, and when a generation ends (rebalance or shutdown,
+// after waiting up to drain_timeout for in-flight batches). So an
+// indexer killed again and again still commits what it settled.
+//
+// Lag (flowship_kafka_consumer_lag_records) is the high watermark seen
+// at the last fetch minus the first offset not yet settled: records in
+// flight to Elasticsearch count as lag until they settle.
 //
 // Generations: kafka-go's high-level Reader hides the group generation,
 // so a commit made after a rebalance would silently apply to partitions
@@ -47,7 +52,11 @@ type Reader struct {
 	health *health
 
 	lagMu sync.Mutex
-	lag   map[topicPartition]int64 // records behind the high watermark
+	lag   map[topicPartition]*partState // the current generation's partitions
+
+	// afterCommit, when set (by tests, before Run), is called at the end
+	// of every commit pass, whether it committed anything or not.
+	afterCommit func()
 }
 
 type topicPartition struct {
@@ -76,7 +85,7 @@ func NewReader(cfg ReaderConfig, tel pipeline.Telemetry, next pipeline.Consumer)
 	return &Reader{
 		cfg: cfg, log: log, m: m, meter: tel.Meter, next: next, d: d,
 		health: newHealth(log, "consumer group", cfg.Brokers),
-		lag:    map[topicPartition]int64{},
+		lag:    map[topicPartition]*partState{},
 	}, nil
 }
 
@@ -139,16 +148,19 @@ func (r *Reader) Run(ctx context.Context) error {
 func (r *Reader) observeLag(_ context.Context, o metric.Observer) error {
 	r.lagMu.Lock()
 	defer r.lagMu.Unlock()
-	for tp, l := range r.lag {
-		o.ObserveInt64(r.m.lag, l, metric.WithAttributes(
-			attribute.String("topic", tp.topic), attribute.Int("partition", tp.partition)))
+	for tp, p := range r.lag {
+		if l, ok := p.lag(); ok {
+			o.ObserveInt64(r.m.lag, l, metric.WithAttributes(
+				attribute.String("topic", tp.topic), attribute.Int("partition", tp.partition)))
+		}
 	}
 	return nil
 }
 
-func (r *Reader) setLag(tp topicPartition, lag int64) {
+// watchLag makes p the source of tp's lag gauge.
+func (r *Reader) watchLag(tp topicPartition, p *partState) {
 	r.lagMu.Lock()
-	r.lag[tp] = max(lag, 0)
+	r.lag[tp] = p
 	r.lagMu.Unlock()
 }
 

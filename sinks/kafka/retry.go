@@ -116,7 +116,7 @@ func (w *Writer) resend(ctx context.Context, msgs []kafkago.Message) {
 		}
 		return last
 	}, func(_ int, err error) { w.m.errors.Add(ctx, 1, reasonAttr(w.health.fail(err))) })
-	// An error here means ctx ended; shutdown fails the trackers.
+	// An error here means ctx ended; shutdown fails the pending batches.
 }
 
 // tooLargeAlone dead-letters m, which the broker refused on its own.

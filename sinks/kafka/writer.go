@@ -55,12 +55,12 @@ type Writer struct {
 	tr    *kafkago.Transport
 	kinds map[string]string // topic → metric label
 
-	slots   chan struct{} // one token per in-flight batch
-	queue   chan *tracker // accepted, not yet handed to kafka-go
-	retries retryQueue    // partition batches kafka-go gave up on
+	slots   chan struct{}       // one token per in-flight batch
+	queue   chan *inflightBatch // accepted, not yet handed to kafka-go
+	retries retryQueue          // partition batches kafka-go gave up on
 
 	mu      sync.Mutex
-	live    map[*tracker]struct{}
+	live    map[*inflightBatch]struct{}
 	stopped bool
 	drained chan struct{} // closed when stopped and live is empty
 	started atomic.Bool
@@ -85,7 +85,8 @@ func newWriter(cfg Config, tel pipeline.Telemetry, stage string) (*Writer, error
 	}
 	log := tel.Logger.With("stage", stage)
 	abortCtx, abort := context.WithCancel(context.Background())
-	rt := &abortableTransport{rt: d.transport, ctx: abortCtx}
+	rt := &abortableTransport{ctx: abortCtx,
+		rt: &compressingTransport{rt: d.transport, codec: writerCodec(cfg.Compression, cfg.CompressionLevel)}}
 	w := &Writer{
 		cfg:     cfg,
 		log:     log,
@@ -96,15 +97,14 @@ func newWriter(cfg Config, tel pipeline.Telemetry, stage string) (*Writer, error
 		tr:      d.transport,
 		kinds:   map[string]string{cfg.Topics.DeadLetter: "dead_letter"},
 		slots:   make(chan struct{}, cfg.MaxInflightBatches),
-		queue:   make(chan *tracker, cfg.MaxInflightBatches),
-		live:    map[*tracker]struct{}{},
+		queue:   make(chan *inflightBatch, cfg.MaxInflightBatches),
+		live:    map[*inflightBatch]struct{}{},
 		drained: make(chan struct{}),
 	}
 	w.retries.init()
 	for _, k := range pipeline.Kinds {
 		w.kinds[cfg.Topics.For(k)] = string(k)
 	}
-	installCodecLevel(cfg.Compression, cfg.CompressionLevel)
 	w.kw = w.kafkaWriter(d.addr, rt, cfg.Linger)
 	w.kw.Async = true
 	w.kw.Completion = w.completion
@@ -125,16 +125,21 @@ func (w *Writer) kafkaWriter(addr net.Addr, rt kafkago.RoundTripper, linger time
 		ReadTimeout:     w.cfg.WriteTimeout,
 		WriteTimeout:    w.cfg.WriteTimeout,
 		RequiredAcks:    kafkago.RequireAll,
-		Compression:     codecs[w.cfg.Compression],
-		Transport:       rt,
-		Logger:          kafkaGoLogger(w.log),
-		ErrorLogger:     kafkaGoLogger(w.log),
+		// No kafka-go compression: it would use kafka-go's process-wide
+		// codec table; compressingTransport compresses with this
+		// Writer's own codec.
+		Transport:   rt,
+		Logger:      kafkaGoLogger(w.log),
+		ErrorLogger: kafkaGoLogger(w.log),
 	}
 }
 
-// tracker is one accepted Batch: its ack fires once all of its messages
-// are settled, or once with an error at shutdown.
-type tracker struct {
+// inflightBatch is one Batch the Writer accepted and Kafka has not yet
+// acknowledged in full: each of its messages points back to it
+// (Message.WriterData), left counts the messages not yet settled, and
+// the Batch's ack fires once they all are, or once with an error at
+// shutdown.
+type inflightBatch struct {
 	w       *Writer
 	ack     pipeline.Ack
 	msgs    []kafkago.Message
@@ -144,13 +149,13 @@ type tracker struct {
 }
 
 // done settles n of t's messages.
-func (t *tracker) done(n int) {
+func (t *inflightBatch) done(n int) {
 	if t.left.Add(-int64(n)) == 0 {
 		t.settle(nil)
 	}
 }
 
-func (t *tracker) settle(err error) {
+func (t *inflightBatch) settle(err error) {
 	if !t.settled.CompareAndSwap(false, true) {
 		return
 	}
@@ -198,7 +203,7 @@ func (w *Writer) enqueue(ctx context.Context, msgs []kafkago.Message, ack pipeli
 		return ctx.Err()
 	}
 	now := time.Now()
-	t := &tracker{w: w, ack: ack, start: now, msgs: msgs}
+	t := &inflightBatch{w: w, ack: ack, start: now, msgs: msgs}
 	for i := range msgs {
 		msgs[i].Time = now
 		msgs[i].WriterData = t
@@ -271,7 +276,7 @@ func (w *Writer) shutdown(stopRetry context.CancelFunc, wg *sync.WaitGroup) {
 	w.rw.Close()
 	w.tr.CloseIdleConnections()
 	w.mu.Lock()
-	rest := make([]*tracker, 0, len(w.live))
+	rest := make([]*inflightBatch, 0, len(w.live))
 	for t := range w.live {
 		rest = append(rest, t)
 	}
