@@ -134,6 +134,7 @@ func (t *Tailer) check(r *tracked, p string, fi os.FileInfo) bool {
 				}
 				return true // look again next scan
 			}
+			t.fileOK(p)
 			defer f.Close()
 			ra = f
 		}
