@@ -354,7 +354,7 @@ func TestCheckpointStaysBoundedAfterAFailedBatch(t *testing.T) {
 	live := filepath.Join(dir, "flows.log")
 	cfg := testConfig(dir)
 	cfg.BatchLines, cfg.MaxInflightBatches = 1, 4
-	appendFile(t, live, numbered("x", 0, 2000))
+	appendFile(t, live, numbered("x", 0, 300))
 	var n atomic.Int32
 	failSecond := pipeline.ConsumerFunc(func(_ context.Context, b pipeline.Batch) error {
 		if n.Add(1) == 2 {
@@ -365,7 +365,7 @@ func TestCheckpointStaysBoundedAfterAFailedBatch(t *testing.T) {
 		return nil
 	})
 	r := start(t, cfg, failSecond)
-	waitFor(t, "every batch", func() bool { return n.Load() == 2000 })
+	waitFor(t, "every batch", func() bool { return n.Load() == 300 })
 	if got := r.counter(t, "flowship_filetail_checkpoint_pending_batches"); got > int64(cfg.MaxInflightBatches) {
 		t.Fatalf("checkpoint holds %d batches, want at most max_inflight_batches (%d)", got, cfg.MaxInflightBatches)
 	}
