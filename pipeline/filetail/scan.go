@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -45,6 +46,7 @@ func (t *Tailer) scan(first bool) error {
 	seen := map[*tracked]bool{}
 	ids := map[fileID]bool{}
 	var fresh []candidate
+	var replaced []*tracked
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil || !fi.Mode().IsRegular() {
@@ -58,16 +60,26 @@ func (t *Tailer) scan(first bool) error {
 			if seen[r] {
 				continue // a second name (hard link, symlink) of the same file
 			}
+			seen[r] = true
 			if t.check(r, p, fi) {
-				seen[r] = true
 				continue
 			}
+			replaced = append(replaced, r) // p now holds another file
 		}
 		if ids[id] {
 			continue // a second name of a file not tracked yet
 		}
 		ids[id] = true
 		fresh = append(fresh, candidate{p, id, fi})
+	}
+	adopted := map[*tracked]bool{}
+	if !first {
+		fresh, adopted = t.copies(fresh, replaced)
+	}
+	for _, r := range replaced {
+		if !adopted[r] {
+			t.retire(r)
+		}
 	}
 	t.mu.Lock()
 	for _, r := range t.files {
@@ -113,15 +125,15 @@ func (t *Tailer) find(id fileID) *tracked {
 }
 
 // check reconciles tracked r with the file found at p with the same
-// device and inode. It returns false, and stops tracking r, when the file
-// is no longer r: truncated (copytruncate) or replaced (inode reuse).
+// device and inode. It returns false when the file is no longer r:
+// truncated (copytruncate) or replaced (inode reuse); the caller then
+// moves r to a copy or stops tracking it.
 func (t *Tailer) check(r *tracked, p string, fi os.FileInfo) bool {
 	size := fi.Size()
 	changed := size != r.size.Load() || !fi.ModTime().Equal(r.mtime)
 	if size < r.readOff {
 		t.m.truncations.Add(context.Background(), 1, t.m.kindAttr)
 		t.log.Info("file truncated; reading it again from the start", "file", p, "size", size, "offset", r.readOff)
-		t.retire(r)
 		return false
 	}
 	if changed {
@@ -142,7 +154,6 @@ func (t *Tailer) check(r *tracked, p string, fi os.FileInfo) bool {
 		if err == nil && !same {
 			t.m.truncations.Add(context.Background(), 1, t.m.kindAttr)
 			t.log.Info("file replaced (truncated and rewritten, or inode reused); reading it from the start", "file", p)
-			t.retire(r)
 			return false
 		}
 		if err == nil && r.fp.Len < FingerprintSize && size > r.fp.Len {
@@ -162,6 +173,90 @@ func (t *Tailer) check(r *tracked, p string, fi os.FileInfo) bool {
 	t.mu.Unlock()
 	r.size.Store(size)
 	r.mtime = fi.ModTime()
+	return true
+}
+
+// copies handles copytruncate while running when the copy has a name the
+// patterns match. A new file whose first bytes are those of a file just
+// found truncated is its copy: the tailer goes on in it where it was in
+// the original (same identity, batch and checkpoint) instead of reading
+// it again from the start. A new file whose first bytes are those of a
+// file still being read is a copy in progress: it is looked at again on
+// the next scan (and never read while the original is not truncated: its
+// lines are the original's). It returns the candidates to track as new
+// files and the replaced files that moved to their copy.
+func (t *Tailer) copies(fresh []candidate, replaced []*tracked) ([]candidate, map[*tracked]bool) {
+	adopted := map[*tracked]bool{}
+	var keep []candidate
+	for _, c := range fresh {
+		f, err := t.openFile(c.path)
+		if err != nil {
+			keep = append(keep, c) // add reports it
+			continue
+		}
+		var of *tracked
+		for _, r := range replaced {
+			if !adopted[r] && r.id != c.id && startsLike(f, r) {
+				of = r
+				break
+			}
+		}
+		if of != nil && t.adopt(of, c, f) {
+			adopted[of] = true
+			continue
+		}
+		inProgress := false
+		for _, r := range t.files {
+			if r.id != c.id && !slices.Contains(replaced, r) && startsLike(f, r) {
+				inProgress = true
+				break
+			}
+		}
+		f.Close()
+		if inProgress {
+			t.log.Debug("new file starts like a file being read: a copy (copytruncate?); not read unless that file is truncated",
+				"file", c.path)
+			continue
+		}
+		keep = append(keep, c)
+	}
+	return keep, adopted
+}
+
+// startsLike reports whether f starts with the fingerprinted bytes of r.
+func startsLike(f io.ReaderAt, r *tracked) bool {
+	if r.fp.Len == 0 {
+		return false
+	}
+	ok, err := r.fp.matches(f)
+	return err == nil && ok
+}
+
+// adopt moves r, whose file was truncated, to its copy c (open as f).
+func (t *Tailer) adopt(r *tracked, c candidate, f *os.File) bool {
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	if id, err := statID(fi); err != nil || id != c.id {
+		return false
+	}
+	t.closeTracked(r)
+	t.mu.Lock()
+	old := r.path
+	r.id, r.path = c.id, c.path
+	r.gone, r.goneScans = false, 0
+	t.mu.Unlock()
+	r.size.Store(fi.Size())
+	r.mtime = fi.ModTime()
+	if int(t.open.Load()) < t.cfg.MaxOpenFiles {
+		r.f = f
+		t.open.Add(1)
+	} else {
+		f.Close()
+	}
+	t.log.Info("file truncated after it was copied (copytruncate); going on in the copy where the original was",
+		"file", c.path, "copy_of", old, "offset", r.readOff, "size", fi.Size())
 	return true
 }
 
