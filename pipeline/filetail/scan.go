@@ -3,16 +3,11 @@ package filetail
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
-
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 
 	"github.com/flowship/flowship/pipeline"
 )
@@ -176,90 +171,6 @@ func (t *Tailer) check(r *tracked, p string, fi os.FileInfo) bool {
 	return true
 }
 
-// copies handles copytruncate while running when the copy has a name the
-// patterns match. A new file whose first bytes are those of a file just
-// found truncated is its copy: the tailer goes on in it where it was in
-// the original (same identity, batch and checkpoint) instead of reading
-// it again from the start. A new file whose first bytes are those of a
-// file still being read is a copy in progress: it is looked at again on
-// the next scan (and never read while the original is not truncated: its
-// lines are the original's). It returns the candidates to track as new
-// files and the replaced files that moved to their copy.
-func (t *Tailer) copies(fresh []candidate, replaced []*tracked) ([]candidate, map[*tracked]bool) {
-	adopted := map[*tracked]bool{}
-	var keep []candidate
-	for _, c := range fresh {
-		f, err := t.openFile(c.path)
-		if err != nil {
-			keep = append(keep, c) // add reports it
-			continue
-		}
-		var of *tracked
-		for _, r := range replaced {
-			if !adopted[r] && r.id != c.id && startsLike(f, r) {
-				of = r
-				break
-			}
-		}
-		if of != nil && t.adopt(of, c, f) {
-			adopted[of] = true
-			continue
-		}
-		inProgress := false
-		for _, r := range t.files {
-			if r.id != c.id && !slices.Contains(replaced, r) && startsLike(f, r) {
-				inProgress = true
-				break
-			}
-		}
-		f.Close()
-		if inProgress {
-			t.log.Debug("new file starts like a file being read: a copy (copytruncate?); not read unless that file is truncated",
-				"file", c.path)
-			continue
-		}
-		keep = append(keep, c)
-	}
-	return keep, adopted
-}
-
-// startsLike reports whether f starts with the fingerprinted bytes of r.
-func startsLike(f io.ReaderAt, r *tracked) bool {
-	if r.fp.Len == 0 {
-		return false
-	}
-	ok, err := r.fp.matches(f)
-	return err == nil && ok
-}
-
-// adopt moves r, whose file was truncated, to its copy c (open as f).
-func (t *Tailer) adopt(r *tracked, c candidate, f *os.File) bool {
-	fi, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	if id, err := statID(fi); err != nil || id != c.id {
-		return false
-	}
-	t.closeTracked(r)
-	t.mu.Lock()
-	old := r.path
-	r.id, r.path = c.id, c.path
-	r.gone, r.goneScans = false, 0
-	t.mu.Unlock()
-	r.size.Store(fi.Size())
-	r.mtime = fi.ModTime()
-	if int(t.open.Load()) < t.cfg.MaxOpenFiles {
-		r.f = f
-		t.open.Add(1)
-	} else {
-		f.Close()
-	}
-	t.log.Info("file truncated after it was copied (copytruncate); going on in the copy where the original was",
-		"file", c.path, "copy_of", old, "offset", r.readOff, "size", fi.Size())
-	return true
-}
-
 // retire stops tracking r. Acks of its batches in flight still resolve
 // into its checkpointer, which nothing reads any more.
 func (t *Tailer) retire(r *tracked) {
@@ -346,117 +257,6 @@ func (t *Tailer) track(o *opened, start pos, key string) {
 	t.files = append(t.files, r)
 	t.mu.Unlock()
 	t.log.Debug("tracking file", "file", o.path, "inode", o.id.Inode, "offset", start.Off)
-}
-
-// addSaved starts tracking the files found by the first scan after a
-// restart. A saved position belongs to the file with its inode and
-// fingerprint, under whatever name (rename rotation, also twice); failing
-// that, to a file under another inode that starts with the same
-// fingerprinted bytes and is at least as long as the saved offset: a copy
-// (copytruncate while we were stopped), which goes on where the original
-// was and keeps its identity. Every other file is new and read from its
-// first byte, even at a path a saved file had.
-func (t *Tailer) addSaved(fresh []candidate) {
-	var files []*opened
-	for _, c := range fresh {
-		if o, ok := t.openCandidate(c); ok {
-			files = append(files, o)
-		}
-	}
-	start := make([]pos, len(files))
-	keys := make([]string, len(files))
-	matched := make([]bool, len(files))
-	used := make([]bool, len(t.saved))
-	for i := range start {
-		start[i] = pos{Off: 0, Line: 1}
-	}
-	for _, copies := range []bool{false, true} {
-		for j, s := range t.saved {
-			for i, o := range files {
-				if used[j] || matched[i] || !savedMatches(s, o, copies) {
-					continue
-				}
-				used[j], matched[i] = true, true
-				start[i], keys[i] = t.resume(s, o, copies)
-			}
-		}
-	}
-	for i, o := range files {
-		t.track(o, start[i], keys[i])
-	}
-}
-
-// savedMatches reports whether saved position s belongs to o: the same
-// inode (and device, unless a fingerprint proves the content) with the
-// same first bytes, or, for copies, another inode with the same first
-// bytes and at least s.Offset of them.
-func savedMatches(s filePosition, o *opened, copies bool) bool {
-	sfp, err := s.fingerprint()
-	if err != nil {
-		return false
-	}
-	same := s.Inode == o.id.Inode && (s.Dev == o.id.Dev || sfp.Len > 0)
-	switch {
-	case !copies && !same:
-		return false
-	case copies && (same || sfp.Len == 0 || o.size < s.Offset):
-		return false
-	}
-	ok, err := sfp.matches(o.f)
-	return err == nil && ok
-}
-
-// resume returns where to go on in o, which saved position s belongs to,
-// and the identity its lines carry.
-func (t *Tailer) resume(s filePosition, o *opened, copied bool) (pos, string) {
-	if s.Offset > o.size {
-		t.m.positionResets.Add(context.Background(), 1, metric.WithAttributes(t.m.kind, attribute.String("reason", resetBeyondSize)))
-		t.log.Warn("saved position is beyond the end of the file, whose first bytes are unchanged (rewritten in place while stopped?); reading it again from the start",
-			"file", o.path, "offset", s.Offset, "size", o.size, "positions_file", t.cfg.PositionsFile)
-		// Another identity, so no later stage takes its lines for the
-		// ones it saw before; derived from the saved entry, so a crash
-		// before the next positions write picks the same one.
-		base := s.Key
-		if k, ok := fileKey(o.id, o.f); ok && base == "" {
-			base = k
-		}
-		return pos{Off: 0, Line: 1}, fmt.Sprintf("%s/reset@%d", base, s.Offset)
-	}
-	if copied {
-		t.log.Info("file is a copy of one read before (copytruncate while stopped); going on where the original was",
-			"file", o.path, "copy_of", s.Path, "offset", s.Offset)
-	}
-	return pos{Off: s.Offset, Line: s.Line}, s.Key
-}
-
-// startPos decides where reading a file that has no saved position of
-// ours begins: on a first start, an imported fluentd position (matched by
-// inode, preferring the same path); without that, start_at. Files that
-// appear later, or that were created while we were stopped, start at 0.
-func (t *Tailer) startPos(p string, id fileID, size int64, first bool) pos {
-	zero := pos{Off: 0, Line: 1}
-	switch {
-	case !first || !t.firstRun:
-		return zero
-	case len(t.fluentd) > 0:
-		best := -1
-		for i, fp := range t.fluentd {
-			if fp.Inode == id.Inode && (best < 0 || fp.Path == p) {
-				best = i
-			}
-		}
-		switch {
-		case best >= 0 && t.fluentd[best].Offset > 0 && t.fluentd[best].Offset <= size:
-			return pos{Off: t.fluentd[best].Offset}
-		case best >= 0 || t.live[p]:
-			return zero
-		default:
-			return pos{Off: size} // rotated before fluentd stopped: fluentd read it all
-		}
-	case t.cfg.StartAt == StartEnd:
-		return pos{Off: size}
-	}
-	return zero
 }
 
 // closeTracked closes r's descriptor and frees its slot.
