@@ -29,7 +29,8 @@ import (
 // under two names is read once. Each case runs collect, stops it
 // (SIGTERM once Kafka has everything, or SIGKILL mid-read), changes the
 // files, starts collect again and compares the topic with the offline
-// run.
+// run. One case rotates with copytruncate while collect runs, to a name
+// the patterns match: the copy must not be read again from its start.
 func TestCollectKafkaRotatedWhileStopped(t *testing.T) {
 	brokers := testenv.KafkaBrokers(t)
 	bin := buildFlowship(t)
@@ -40,19 +41,21 @@ func TestCollectKafkaRotatedWhileStopped(t *testing.T) {
 	symlink := func(t *testing.T, fs *flowFiles) { fs.renameAndLink(t, true) }
 	hardlink := func(t *testing.T, fs *flowFiles) { fs.renameAndLink(t, false) }
 	cases := []struct {
-		name string
-		kill bool // SIGKILL mid-read instead of SIGTERM once delivered
+		name    string
+		kill    bool // SIGKILL mid-read instead of SIGTERM once delivered
+		running bool // the steps happen while collect runs (no restart)
 		// while stopped
 		steps []step
 	}{
-		{"rename", false, []step{rename, window}},
-		{"rename twice", false, []step{rename, window, rename, window}},
-		{"copytruncate", false, []step{copytruncate, window}},
-		{"lines appended, copytruncate, more lines", false, []step{window, copytruncate, window}},
-		{"rename after SIGKILL", true, []step{rename, window}},
-		{"copytruncate after SIGKILL", true, []step{copytruncate, window}},
-		{"rename and symlink after SIGKILL", true, []step{symlink}},
-		{"hard link after SIGKILL", true, []step{hardlink, window}},
+		{"copytruncate while running", false, true, []step{window, copytruncate, window}},
+		{"rename", false, false, []step{rename, window}},
+		{"rename twice", false, false, []step{rename, window, rename, window}},
+		{"copytruncate", false, false, []step{copytruncate, window}},
+		{"lines appended, copytruncate, more lines", false, false, []step{window, copytruncate, window}},
+		{"rename after SIGKILL", true, false, []step{rename, window}},
+		{"copytruncate after SIGKILL", true, false, []step{copytruncate, window}},
+		{"rename and symlink after SIGKILL", true, false, []step{symlink}},
+		{"hard link after SIGKILL", true, false, []step{hardlink, window}},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,18 +74,23 @@ func TestCollectKafkaRotatedWhileStopped(t *testing.T) {
 				fs.window(t) // more to read, so the kill lands mid-read
 			}
 			c := startCollector(t, bin, dir, env, 0)
-			if tc.kill {
+			switch {
+			case tc.kill:
 				time.Sleep(randDuration(rng, 300*time.Millisecond, 1500*time.Millisecond))
 				c.kill(t)
-			} else {
+			default:
 				want, _ := aggregateOffline(t, bin, env, fs.files())
 				waitDelivered(t, c, tr, want, positions, fs.files())
-				c.stop(t)
+				if !tc.running {
+					c.stop(t)
+				}
 			}
 			for _, s := range tc.steps {
 				s(t, fs)
 			}
-			c = startCollector(t, bin, dir, env, 1)
+			if !tc.running {
+				c = startCollector(t, bin, dir, env, 1)
+			}
 			want, _ := aggregateOffline(t, bin, env, fs.files())
 			waitDelivered(t, c, tr, want, positions, fs.files())
 			c.stop(t)

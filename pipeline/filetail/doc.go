@@ -5,7 +5,9 @@
 // File identity is device + inode + a fingerprint of the first
 // FingerprintSize bytes, so the tailer follows lumberjack rename rotation
 // (the renamed file is drained to its end before the new live file is
-// read), copytruncate (same inode, smaller size: read again from 0), inode
+// read), copytruncate (same inode, smaller size: read again from 0; a copy
+// under a matched name that starts with the truncated file's bytes takes
+// over its reading position instead of being read from 0), inode
 // reuse (same inode, other fingerprint: a new file) and deletion (an open
 // file is read to its end). A file with several names (symlink, hard
 // link) is read once. A line is passed on only once its newline is

@@ -234,3 +234,31 @@ func TestSavedOffsetBeyondSizeIsCountedAndReadAgain(t *testing.T) {
 		t.Fatalf("%d log lines about the reset, want 1", len(got))
 	}
 }
+
+// TestCopyTruncateWhileRunningGoesOnInTheCopy: logrotate's copytruncate
+// under a name the patterns match, while the tailer runs: the copy is
+// not read again from its start (it holds what was already read); the
+// tailer goes on in it where it was in the original, then reads the
+// truncated file's new lines. Every line exactly once.
+func TestCopyTruncateWhileRunningGoesOnInTheCopy(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	live := filepath.Join(dir, "flows.log")
+	appendFile(t, live, numbered("a", 0, 100))
+	sink := &pipelinetest.Sink{}
+	r := start(t, cfg, sink)
+	waitFor(t, "first lines", func() bool { return len(sink.Records()) == 100 })
+	appendFile(t, live, numbered("a", 100, 150))
+	copyFile(t, live, filepath.Join(dir, "flows-2025-06-10T08-15-02.417.log"))
+	if err := os.Truncate(live, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, live, numbered("b", 0, 20))
+	waitFor(t, "all lines", func() bool { return len(sink.Records()) >= 170 })
+	waitFor(t, "positions", func() bool {
+		doc, _ := loadPositions(cfg.PositionsFile, "flows")
+		return doc != nil && len(doc.Files) == 2 && doc.Files[1].Offset == 20*9
+	})
+	r.stop(t)
+	wantLines(t, sink.Records(), numbered("a", 0, 150)+numbered("b", 0, 20))
+}
