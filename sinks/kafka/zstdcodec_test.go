@@ -46,7 +46,7 @@ func recordSet(tb testing.TB, msgs []kafkago.Message, recs []protocol.Record, co
 	for i, m := range msgs {
 		hs := recs[i].Headers[:0]
 		for _, h := range m.Headers {
-			hs = append(hs, protocol.Header{Key: h.Key, Value: h.Value})
+			hs = append(hs, protocol.Header(h))
 		}
 		recs[i] = protocol.Record{Time: m.Time, Key: protocol.NewBytes(m.Key), Value: protocol.NewBytes(m.Value), Headers: hs}
 	}
