@@ -63,7 +63,7 @@ func ready(steps ...chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Voi
 // js evaluates a JavaScript statement for its effect.
 func js(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[bool]("(() => { " + expr + "; return true })()")(ctx, t)
+		_, err := chromedp.Evaluate[bool]("(() => { "+expr+"; return true })()")(ctx, t)
 		return err
 	})
 }
