@@ -44,7 +44,7 @@ type BoardPolicy struct {
 // BoardTier is one column: a tier and its policies.
 type BoardTier struct {
 	Tier     string        `json:"tier"`
-	Order    int64         `json:"order"`
+	Order    float64       `json:"order"` // mean trace position of its hits
 	Policies []BoardPolicy `json:"policies"`
 }
 
@@ -69,7 +69,7 @@ func (s *Server) handleBoard(_ http.ResponseWriter, r *http.Request) (any, error
 		"hits": obj{"nested": obj{"path": "policy_hits"}, "aggs": obj{
 			"lists": obj{"terms": obj{"field": "policy_hits.list", "size": 3}, "aggs": obj{
 				"tiers": obj{"terms": obj{"field": "policy_hits.tier", "size": 500}, "aggs": obj{
-					"order": obj{"min": obj{"field": "policy_hits.index"}},
+					"order": obj{"avg": obj{"field": "policy_hits.index"}},
 					"policies": obj{"terms": obj{"field": "policy_hits.name", "size": 2000}, "aggs": obj{
 						"order":     obj{"min": obj{"field": "policy_hits.index"}},
 						"kind":      obj{"terms": obj{"field": "policy_hits.kind", "size": 1}},
@@ -101,13 +101,16 @@ func (s *Server) handleBoard(_ http.ResponseWriter, r *http.Request) (any, error
 	}, nil
 }
 
-// boardTiers orders the tiers by their lowest trace position (profiles
-// last), and the policies of a tier by lowest trace position, then by
-// name: flow logs do not carry a policy's order value.
+// boardTiers orders the tiers by the mean trace position of their hits
+// (profiles last): a tier evaluated later sits later in the traces that
+// reach it, while its lowest position is 0 whenever an endpoint is
+// selected by no earlier tier. Policies of a tier share their trace
+// position, and flow logs do not carry a policy's order value, so they
+// are listed by name.
 func boardTiers(list gjson.Result) []BoardTier {
 	tiers := []BoardTier{}
 	for _, t := range list.Get("tiers.buckets").Array() {
-		bt := BoardTier{Tier: t.Get("key").String(), Order: t.Get("order.value").Int(), Policies: []BoardPolicy{}}
+		bt := BoardTier{Tier: t.Get("key").String(), Order: t.Get("order.value").Float(), Policies: []BoardPolicy{}}
 		for _, p := range t.Get("policies.buckets").Array() {
 			bp := BoardPolicy{
 				Name:      p.Get("key").String(),

@@ -287,18 +287,21 @@
   function renderServices(data) {
     if (data.nodes.length === 0) { main.replaceChildren(emptyState("No flows in this range.", NO_FLOWS)); return; }
     const nsList = [...new Set(data.nodes.map((n) => n.namespace))].sort((a, b) => (a === "-") - (b === "-") || a.localeCompare(b));
-    const colW = 220, rowH = 56, top = 40;
+    // Namespaces as boxes in a grid (wrapping after `cols`), nodes stacked in each box.
+    const colW = 230, rowH = 40, head = 36;
     const byNs = new Map(nsList.map((ns) => [ns, data.nodes.filter((n) => n.namespace === ns)]));
-    const height = top + Math.max(...[...byNs.values()].map((l) => l.length)) * rowH + 20;
-    const width = Math.max(nsList.length * colW + 40, 600);
-    const root = svg("svg", { class: "graph", viewBox: "0 0 " + width + " " + height, role: "img", "aria-label": "Service graph" });
-    root.style.height = Math.min(Math.max(height, 300), 900) + "px";
+    const cols = Math.max(1, Math.min(nsList.length, Math.floor((main.clientWidth || 1300) / colW)));
+    const rowHeights = [];
+    nsList.forEach((ns, i) => { const r = Math.floor(i / cols); rowHeights[r] = Math.max(rowHeights[r] || 0, head + byNs.get(ns).length * rowH + 8); });
+    const rowTop = rowHeights.map((_, r) => 8 + rowHeights.slice(0, r).reduce((x, y) => x + y + 16, 0));
+    const width = cols * colW + 20, height = rowTop[rowTop.length - 1] + rowHeights[rowHeights.length - 1] + 8;
+    const root = svg("svg", { class: "graph", width: width, height: height, viewBox: "0 0 " + width + " " + height, role: "img", "aria-label": "Service graph" });
     const xy = new Map();
     nsList.forEach((ns, i) => {
-      const x = 30 + i * colW;
-      root.append(svg("rect", { class: "nsbox", x: x - 10, y: 8, width: colW - 30, height: height - 16, rx: 6 }));
-      const t = svg("text", { x: x, y: 26 }); t.textContent = ns === "-" ? "(no namespace)" : "namespace " + ns; root.append(t);
-      byNs.get(ns).forEach((n, j) => xy.set(n.id, [x + 20, top + 20 + j * rowH]));
+      const r = Math.floor(i / cols), x = 10 + (i % cols) * colW, y = rowTop[r];
+      root.append(svg("rect", { class: "nsbox", x: x, y: y, width: colW - 20, height: rowHeights[r], rx: 6 }));
+      const t = svg("text", { x: x + 10, y: y + 20 }); t.textContent = ns === "-" ? "(no namespace)" : "namespace " + ns; root.append(t);
+      byNs.get(ns).forEach((n, j) => xy.set(n.id, [x + 22, y + head + 12 + j * rowH]));
     });
     const maxC = Math.max(...data.edges.map((e) => e.connections), 1);
     const edgeLayer = svg("g"), nodeLayer = svg("g");
@@ -319,7 +322,9 @@
       const g = svg("g", { class: "node " + n.kind, tabindex: 0, role: "button", "data-node": n.id, "aria-label": n.kind + " " + n.namespace + "/" + n.name });
       if (n.kind === "service") g.append(svg("rect", { x: x - 9, y: y - 9, width: 18, height: 18, fill: "#E69F00" }));
       else g.append(svg("circle", { cx: x, cy: y, r: 9, fill: n.kind === "workload" ? "#56B4E9" : "#999999" }));
-      const t = svg("text", { x: x + 14, y: y + 4 }); t.textContent = n.name + (n.kind === "service" ? " (svc)" : ""); g.append(t);
+      const label = n.name + (n.kind === "service" ? " (svc)" : "");
+      const t = svg("text", { x: x + 14, y: y + 4 }); t.textContent = label.length > 28 ? label.slice(0, 27) + "…" : label; g.append(t);
+      const title = svg("title"); title.textContent = n.kind + " " + n.namespace + "/" + n.name; g.append(title);
       const pick = () => { hideTip(); state.selection = { type: "node", node: n }; renderServices(data); };
       g.addEventListener("click", pick); g.addEventListener("keydown", (ev) => { if (ev.key === "Enter") pick(); });
       if (state.selection && state.selection.node && state.selection.node.id === n.id) g.classList.add("selected");
@@ -327,7 +332,8 @@
     }
     root.append(edgeLayer, nodeLayer);
     const tabs = el("div", { class: "tabs" });
-    main.replaceChildren(el("p", { class: "muted" }, "Squares are services, circles workloads; red dashed edges were denied. Select a node or an edge (click or Enter) for its HTTP calls and DNS lookups."), root, tabs);
+    main.replaceChildren(el("p", { class: "muted" }, "Squares are services, circles workloads; red dashed edges were denied. Select a node or an edge (click or Enter) for its HTTP calls and DNS lookups."),
+      el("div", { class: "graphbox" }, root), tabs);
     renderTabs(tabs);
   }
   function nodeById(data, id) { return data.nodes.find((n) => n.id === id); }
