@@ -19,6 +19,7 @@ declare -A PKG=(
 	[ss]=iproute2
 	[ps]=procps
 	[awk]=gawk
+	[chromium]=chromium # headless browser for the UI's browser tests (ui/browser_integration_test.go)
 )
 
 missing=()
