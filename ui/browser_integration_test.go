@@ -95,20 +95,21 @@ func TestBrowser(t *testing.T) {
 	defer ts.Close()
 	ctx := browser(t)
 	dir := screenshotDir(t)
+	cur := t // the running subtest: run and eval fail it, not the parent
 	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
+		cur.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
+			cur.Fatalf("%s: %v", what, err)
 		}
 	}
 	eval := func(what, expr string, v any) {
-		t.Helper()
+		cur.Helper()
 		res, err := chromedp.Run(ctx, chromedp.Evaluate[string]("JSON.stringify((() => { return "+expr+" })())"))
 		if err != nil {
-			t.Fatalf("%s: %v", what, err)
+			cur.Fatalf("%s: %v", what, err)
 		}
 		if err := json.Unmarshal([]byte(res), v); err != nil {
-			t.Fatalf("%s: %v", what, err)
+			cur.Fatalf("%s: %v", what, err)
 		}
 	}
 	loads := 0
@@ -118,6 +119,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	t.Run("FlowVisualizer", func(t *testing.T) {
+		cur = t
 		run("open", open("visualizer"))
 		if n, d := count(ctx, t, "path.arc"), count(ctx, t, "path.arc.denied"); n != 5 || d != 2 {
 			t.Errorf("arcs %d (denied %d), want 5 (2): D1+D2 one arc, D3..D6", n, d)
@@ -163,6 +165,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("PolicyBoard", func(t *testing.T) {
+		cur = t
 		run("open", open("board"))
 		var api struct {
 			Lists map[string][]struct {
@@ -204,6 +207,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("ServiceGraph", func(t *testing.T) {
+		cur = t
 		run("open", open("services"))
 		if n, d := count(ctx, t, "path.edge"), count(ctx, t, "path.edge.denied"); n != 5 || d != 2 {
 			t.Errorf("edges %d (denied %d), want 5 (2)", n, d)
@@ -224,6 +228,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("FlowLogs", func(t *testing.T) {
+		cur = t
 		run("open", open("logs"))
 		if n := count(ctx, t, "#flowlogs tr.row"); n != 6 {
 			t.Errorf("rows %d, want 6 (D1..D6)", n)
