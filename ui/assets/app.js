@@ -454,7 +454,10 @@
       if (my !== seq) return;
       const ign = (data.ignored || []).length ? " Not applicable here: " + data.ignored.join(", ") + "." : "";
       setStatus("Range " + new Date(data.from).toISOString().replace(".000", "") + " – " + new Date(data.to).toISOString().replace(".000", "") + "." + ign);
+      const t0 = performance.now();
       render(data);
+      main.getBoundingClientRect(); // include style and layout in the measured time
+      document.body.dataset.renderMs = (performance.now() - t0).toFixed(1);
       document.body.dataset.state = "ready";
     }).catch((e) => {
       if (my !== seq) return;
