@@ -13,6 +13,7 @@ import (
 	"github.com/flowship/flowship/retention"
 	esink "github.com/flowship/flowship/sinks/elasticsearch"
 	"github.com/flowship/flowship/sinks/kafka"
+	"github.com/flowship/flowship/ui"
 )
 
 // Config is a flowship configuration file. One file serves every
@@ -34,6 +35,7 @@ type Config struct {
 	Retention   retention.Config  `yaml:"retention"`
 	Kibana      kibana.Config     `yaml:"kibana"`
 	TopicSetup  kafka.TopicSetup  `yaml:"topic_setup"`
+	UI          ui.Config         `yaml:"ui"`
 }
 
 // IndexConfig is the indexer's section: the consumer group (its
@@ -104,6 +106,7 @@ func DefaultConfig() Config {
 		Retention:  retention.DefaultConfig(),
 		Kibana:     kibana.DefaultConfig(),
 		TopicSetup: kafka.DefaultTopicSetup(),
+		UI:         ui.DefaultConfig(),
 	}
 }
 
@@ -154,6 +157,7 @@ const (
 	SecRetention
 	SecKibana
 	SecTopicSetup
+	SecUI
 )
 
 // Validate checks the shared keys and the given sections (all when none
@@ -161,7 +165,7 @@ const (
 func (c *Config) Validate(sections ...Section) error {
 	c.resolve()
 	if len(sections) == 0 {
-		sections = []Section{SecTelemetry, SecInputs, SecAggregation, SecKafka, SecConsumer, SecElasticsearch, SecRetention, SecTopicSetup}
+		sections = []Section{SecTelemetry, SecInputs, SecAggregation, SecKafka, SecConsumer, SecElasticsearch, SecRetention, SecTopicSetup, SecUI}
 	}
 	var errs []error
 	if c.Cluster == "" {
@@ -206,6 +210,8 @@ func (c *Config) validateSection(s Section) error {
 		return c.Retention.Validate()
 	case SecTopicSetup:
 		return c.TopicSetup.Validate()
+	case SecUI:
+		return c.UI.Validate()
 	case SecKibana:
 		if err := c.Kibana.Validate(); err != nil {
 			return fmt.Errorf("kibana: %w", err)
@@ -242,5 +248,6 @@ var sectionsFor = map[string][]Section{
 	"collect": {SecTelemetry, SecInputs, SecAggregation, SecKafka},
 	"index":   {SecTelemetry, SecKafka, SecConsumer, SecElasticsearch, SecRetention},
 	"setup":   {SecKafka, SecTopicSetup, SecElasticsearch, SecRetention},
+	"ui":      {SecElasticsearch, SecUI},
 	"all":     nil,
 }

@@ -28,6 +28,8 @@ type demoOptions struct {
 	windows        int
 	flowsPerWindow int
 	timeout        time.Duration
+	ui             bool
+	uiListen       string
 }
 
 // runDemo runs the whole pipeline on this machine: it generates Calico
@@ -45,6 +47,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&o.windows, "windows", 6, "Felix flush windows (5 minutes each) to generate")
 	fs.IntVar(&o.flowsPerWindow, "flows-per-window", 2000, "connections per window")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up when the documents have not all landed by then")
+	fs.BoolVar(&o.ui, "ui", true, "with a real Elasticsearch, end by serving `flowship ui` on the demo data until Ctrl-C")
+	fs.StringVar(&o.uiListen, "ui-listen", "127.0.0.1:9090", "listen address of the demo's UI")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -229,5 +233,17 @@ func (d *demo) run(ctx context.Context, out io.Writer, start time.Time) error {
 	if waitErr != nil {
 		return fmt.Errorf("%w (log: %s)", waitErr, logFile.Name())
 	}
-	return d.report(ctx, out, time.Since(start))
+	if err := d.report(ctx, out, time.Since(start)); err != nil {
+		return err
+	}
+	if d.opts.embedded || !d.opts.ui {
+		return nil
+	}
+	fmt.Fprintln(out, "\nThe UI on the demo data (time range: the last hour, which holds the generated windows):")
+	cfg := d.cfg
+	cfg.UI.Listen = d.opts.uiListen
+	if err := cfg.UI.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	return serveUI(ctx, cfg, out, os.Stderr)
 }

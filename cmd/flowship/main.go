@@ -29,6 +29,7 @@ func commands() []command {
 		{"aggregate", "offline: aggregate log files to JSON lines and report the reduction", runAggregate},
 		{"gen", "generate realistic synthetic Felix/Envoy/DNS logs", runGen},
 		{"check", "validate a configuration file", runCheck},
+		{"ui", "web UI: Flow Visualizer, Policy Board, Service Graph, flow logs over Elasticsearch", runUI},
 		{"demo", "run the whole pipeline locally on generated logs and show what landed", runDemo},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", nil},

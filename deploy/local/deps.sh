@@ -23,6 +23,7 @@ declare -A PKG=(
 	[buildah]=buildah
 	[runc]=runc
 	[update-ca-certificates]=ca-certificates
+	[chromium]=chromium # headless browser for the UI's browser tests (ui/browser_integration_test.go)
 )
 
 missing=()

@@ -16,9 +16,10 @@ import (
 //	<r.Value>
 //
 // The index comes from n, r.Kind and r.Time. r.Value is written as is
-// (it already is a JSON object); a raw newline in it can only be JSON
+// (it already is a JSON object; a flow document gains "policy_hits", see
+// schema.AppendWithPolicyHits); a raw newline in it can only be JSON
 // whitespace, so it is written as a space to keep the NDJSON framing.
-// Nothing is allocated beyond dst's growth.
+// Nothing is allocated beyond dst's growth, except a flow's parsed hits.
 func appendCreate(dst []byte, n Naming, r *pipeline.Record) []byte {
 	dst = append(dst, `{"create":{"_index":"`...)
 	dst = n.AppendIndex(dst, r.Kind, r.Time)
@@ -26,8 +27,12 @@ func appendCreate(dst []byte, n Naming, r *pipeline.Record) []byte {
 	dst = schema.AppendJSONString(dst, r.ID)
 	dst = append(dst, "}}\n"...)
 	start := len(dst)
-	dst = append(dst, r.Value...)
-	if bytes.IndexByte(r.Value, '\n') >= 0 {
+	if r.Kind == pipeline.KindFlow {
+		dst = schema.AppendWithPolicyHits(dst, r.Value) // nested policy_hits for the UI's Policy Board
+	} else {
+		dst = append(dst, r.Value...)
+	}
+	if bytes.IndexByte(dst[start:], '\n') >= 0 {
 		for i := start; i < len(dst); i++ {
 			if dst[i] == '\n' {
 				dst[i] = ' '

@@ -173,3 +173,15 @@ func BenchmarkAppendCreate(b *testing.B) {
 	}
 	b.SetBytes(int64(len(body)))
 }
+
+func TestAppendCreateAddsPolicyHitsToFlows(t *testing.T) {
+	doc := `{"action":"deny","policies":{"enforced_policies":["0|t1|t1.p|deny|3"],"pending_policies":[]}}`
+	for _, kind := range []pipeline.Kind{pipeline.KindFlow, pipeline.KindL7} {
+		r := pipeline.Record{Kind: kind, ID: "x", Time: time.Unix(1749542400, 0), Value: []byte(doc)}
+		body := string(appendCreate(nil, DefaultNaming(), &r))
+		want := `"policy_hits":[{"list":"enforced","index":0,"tier":"t1","kind":"gnp","namespace":"","name":"t1.p","action":"deny","rule":3}]}`
+		if got := strings.Contains(body, want); got != (kind == pipeline.KindFlow) {
+			t.Errorf("%s: policy_hits present %v: %s", kind, got, body)
+		}
+	}
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	esink "github.com/flowship/flowship/sinks/elasticsearch"
+	"github.com/flowship/flowship/ui"
+)
+
+// runUI serves the web UI and its API over the indices that index.elasticsearch
+// names, until interrupted.
+func runUI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ui", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (YAML); sections index.elasticsearch and ui")
+	listen := fs.String("listen", "", "listen address (overrides ui.listen)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	cfg, err := readConfig(*configPath, sectionsFor["ui"]...)
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.UI.Listen = *listen
+		if err := cfg.UI.Validate(); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	return serveUI(ctx, cfg, stdout, stderr)
+}
+
+// serveUI starts the UI on cfg.UI.Listen, prints its URL and serves until
+// ctx ends. The demo calls it too.
+func serveUI(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	client, err := esink.NewClient(cfg.Index.Elasticsearch)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.UI.Listen)
+	if err != nil {
+		return fmt.Errorf("ui.listen %s: %w", cfg.UI.Listen, err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	srv := ui.New(cfg.UI, client, cfg.Index.Elasticsearch.Naming, log)
+	fmt.Fprintf(stdout, "flowship ui: serving %s (Ctrl-C stops it)\n", srv.URL(ln))
+	return srv.Serve(ctx, ln)
+}
