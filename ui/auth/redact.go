@@ -148,3 +148,15 @@ func RedactSource(p *Principal, src []byte) ([]byte, error) {
 }
 
 func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+// RedactPolicyCounts maps counts keyed by Calico policy strings (a terms
+// aggregation over a policies list) to what p may see: keys p may not
+// read become idx|*|*|action|* and their counts add up there, so totals
+// stay true while hidden names never leave the API.
+func RedactPolicyCounts(p *Principal, counts map[string]int64) map[string]int64 {
+	out := make(map[string]int64, len(counts))
+	for k, n := range counts {
+		out[RedactPolicy(p, k)] += n
+	}
+	return out
+}
