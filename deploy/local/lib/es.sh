@@ -20,6 +20,9 @@ ES_USER_SHOP=flowship-shop
 ES_PASSWORD_SHOP=flowship-shop-password
 ES_USER_ALL=flowship-all
 ES_PASSWORD_ALL=flowship-all-password
+# Users holding the roles `flowship setup --roles-file` writes for cluster "rolecheck" (retention's
+# integration test loads that file into roles.yml): flowship-rolecheck-{reader,writer,setup}.
+ES_PASSWORD_ROLECHECK=flowship-rolecheck-password
 # Elasticsearch refuses to run as root; when we are root it runs as this system user.
 ES_OS_USER=${FLOWSHIP_ES_OS_USER:-flowship-es}
 
@@ -143,11 +146,20 @@ flowship_ui_all:
     - names: ["flowship-*", "tigera_secure_ee_*"]
       privileges: ["read", "view_index_metadata"]
 EOF
-	for u in "$ES_USER_SHOP:$ES_PASSWORD_SHOP:flowship_ui_shop" "$ES_USER_ALL:$ES_PASSWORD_ALL:flowship_ui_all"; do
+	for u in "$ES_USER_SHOP:$ES_PASSWORD_SHOP:flowship_ui_shop" "$ES_USER_ALL:$ES_PASSWORD_ALL:flowship_ui_all" \
+		"flowship-rolecheck-reader:$ES_PASSWORD_ROLECHECK:flowship-rolecheck-reader-flows"; do
 		IFS=: read -r name pw role <<<"$u"
 		as_es env ES_JAVA_HOME="$(java_home)" ES_PATH_CONF="$conf" \
 			"$home/bin/elasticsearch-users" useradd "$name" -p "$pw" -r "$role" \
 			>>"$LOGS/es-users.log" 2>&1 || { cat "$LOGS/es-users.log" >&2; die "es: elasticsearch-users useradd $name failed"; }
+	done
+	# The roles of `flowship setup --roles-file` for cluster "rolecheck" are loaded into roles.yml by
+	# retention's integration test; these users hold them (same password hash: one JVM start less each).
+	local hash
+	hash=$(sed -n 's/^flowship-rolecheck-reader://p' "$conf/users")
+	for u in writer setup; do
+		printf 'flowship-rolecheck-%s:%s\n' "$u" "$hash" >>"$conf/users"
+		printf 'flowship-rolecheck-%s:flowship-rolecheck-%s\n' "$u" "$u" >>"$conf/users_roles"
 	done
 }
 
@@ -269,5 +281,7 @@ es_env() {
 	if [[ "$mode" == *security=on* ]]; then
 		printf 'export FLOWSHIP_ES_USER_SHOP=%s\nexport FLOWSHIP_ES_PASSWORD_SHOP=%s\n' "$ES_USER_SHOP" "$ES_PASSWORD_SHOP"
 		printf 'export FLOWSHIP_ES_USER_ALL=%s\nexport FLOWSHIP_ES_PASSWORD_ALL=%s\n' "$ES_USER_ALL" "$ES_PASSWORD_ALL"
+		printf 'export FLOWSHIP_ES_PASSWORD_ROLECHECK=%s\n' "$ES_PASSWORD_ROLECHECK"
+		printf 'export FLOWSHIP_ES_CONFIG_DIR=%s\n' "$(cat "$STATE/es.rundir" 2>/dev/null || printf '%s' "$STATE/es")/config"
 	fi
 }
