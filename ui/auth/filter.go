@@ -93,3 +93,53 @@ func namespaced(nsField string, n Namespaces) any {
 	}
 	return obj{"terms": obj{nsField: n.Names}}
 }
+
+// HitFields names the tier and namespace fields of policy hits: inside a
+// nested query on "policy_hits", "policy_hits.tier" and
+// "policy_hits.namespace" (PolicyHitFields).
+type HitFields struct{ Tier, Namespace string }
+
+// PolicyHitFields are the fields of the flow documents' nested policy_hits.
+func PolicyHitFields() HitFields {
+	return HitFields{Tier: "policy_hits.tier", Namespace: "policy_hits.namespace"}
+}
+
+// ReadableHits returns the query fragment that keeps only the policy hits
+// whose policy p may read (PolicyReadable), for use inside a nested
+// policy_hits query: AND it into a policy/tier filter so that filtering on
+// a hidden policy's name finds nothing (its existence stays hidden), and
+// into the Policy Board's nested aggregations (counting hidden hits under
+// "*" needs the complement: wrap it in must_not). Global policies' hits
+// have namespace "". It returns nil when p reads every policy.
+func ReadableHits(p *Principal, f HitFields) map[string]any {
+	if p == nil {
+		return matchNone()
+	}
+	pa := p.Access.Policies
+	if allPolicies(pa) {
+		return nil
+	}
+	var nsOK []any
+	switch {
+	case pa.Namespaces.All:
+		nsOK = append(nsOK, obj{"bool": obj{"filter": []any{obj{"exists": obj{"field": f.Namespace}}},
+			"must_not": []any{obj{"term": obj{f.Namespace: ""}}}}})
+	case len(pa.Namespaces.Names) > 0:
+		nsOK = append(nsOK, obj{"terms": obj{f.Namespace: pa.Namespaces.Names}})
+	}
+	if pa.Global {
+		nsOK = append(nsOK, obj{"term": obj{f.Namespace: ""}})
+	}
+	if len(nsOK) == 0 {
+		return matchNone()
+	}
+	ns := obj{"bool": obj{"should": nsOK, "minimum_should_match": 1}}
+	tier := obj{"term": obj{f.Tier: "__PROFILE__"}} // profiles need no tier
+	if pa.Tiers.All {
+		return ns
+	}
+	if len(pa.Tiers.Names) > 0 {
+		tier = obj{"bool": obj{"should": []any{tier, obj{"terms": obj{f.Tier: pa.Tiers.Names}}}, "minimum_should_match": 1}}
+	}
+	return obj{"bool": obj{"filter": []any{tier, ns}}}
+}

@@ -424,3 +424,55 @@ func mapsEqual(a, b map[string]int64) bool {
 	}
 	return true
 }
+
+// TestESReadableHitsMatchesPolicyReadable checks ReadableHits on the real
+// Elasticsearch against PolicyReadable (hand-tested in TestRedactPolicy)
+// over every tier × namespace combination of a small set of hits.
+func TestESReadableHitsMatchesPolicyReadable(t *testing.T) {
+	admin := testenv.ESClient(t)
+	index := testenv.UniqueName(t, "flowship-hits")
+	esDo(t, admin, esapi.IndicesCreateRequest{Index: index, Body: strings.NewReader(`{"settings":{"number_of_replicas":0},` +
+		`"mappings":{"properties":{"policy_hits":{"properties":{"tier":{"type":"keyword"},"namespace":{"type":"keyword"}}}}}}`)}, 200)
+	t.Cleanup(func() {
+		if res, err := (esapi.IndicesDeleteRequest{Index: []string{index}}).Do(context.Background(), admin); err == nil {
+			res.Body.Close()
+		}
+	})
+	type hit struct{ id, tier, ns string }
+	var hits []hit
+	var bulk bytes.Buffer
+	for _, tier := range []string{"default", "security", "__PROFILE__"} {
+		for _, ns := range []string{"", "shop", "other"} {
+			h := hit{fmt.Sprintf("%s.%s", tier, ns), tier, ns}
+			hits = append(hits, h)
+			fmt.Fprintf(&bulk, "{\"create\":{\"_index\":%q,\"_id\":%q}}\n{\"policy_hits\":{\"tier\":%q,\"namespace\":%q}}\n", index, h.id, tier, ns)
+		}
+	}
+	esDo(t, admin, esapi.BulkRequest{Body: &bulk, Refresh: "true"}, 200)
+	shapes := map[string]PolicyAccess{
+		"shop (elasticsearch mode)": shopAccess().Policies,
+		"shop, tier default":        {Namespaces: SomeNamespaces("shop"), Tiers: SomeNamespaces("default")},
+		"global only":               {Global: true, Tiers: AllNamespaces()},
+		"global, tier security":     {Global: true, Tiers: SomeNamespaces("security")},
+		"all namespaces, no global": {Namespaces: AllNamespaces(), Tiers: AllNamespaces()},
+		"no tiers":                  {Namespaces: SomeNamespaces("shop"), Global: true},
+		"nothing":                   {},
+		"full":                      FullAccess().Policies,
+	}
+	for name, pa := range shapes {
+		t.Run(name, func(t *testing.T) {
+			p := &Principal{Access: Access{Policies: pa}}
+			var want []string
+			for _, h := range hits {
+				if PolicyReadable(p, h.tier, h.ns) {
+					want = append(want, h.id)
+				}
+			}
+			slices.Sort(want)
+			q := map[string]any{"size": 100, "query": map[string]any{"bool": map[string]any{"filter": nonNil(ReadableHits(p, PolicyHitFields()))}}}
+			if got := searchIDs(t, admin, index, q); !slices.Equal(got, want) {
+				t.Errorf("Elasticsearch kept %v\nPolicyReadable keeps %v", got, want)
+			}
+		})
+	}
+}

@@ -78,7 +78,7 @@ type Hit struct {
 	Index     json.RawMessage `json:"index"`
 	Tier      string          `json:"tier"`
 	Kind      string          `json:"kind"`
-	Namespace string          `json:"namespace,omitempty"`
+	Namespace string          `json:"namespace"`
 	Name      string          `json:"name"`
 	Action    string          `json:"action"`
 	Rule      json.RawMessage `json:"rule"`

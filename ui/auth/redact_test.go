@@ -48,7 +48,7 @@ func TestRedactSource(t *testing.T) {
 		`"enforced_policies":["0|default|other/default.deny-all|deny|2","1|default|shop/default.web|allow|0"],"pending_policies":null},` +
 		`"policy_hits":[{"list":"enforced","index":0,"tier":"default","kind":"np","namespace":"other","name":"other/default.deny-all","action":"deny","rule":2},` +
 		`{"list":"enforced","index":1,"tier":"default","kind":"np","namespace":"shop","name":"shop/default.web","action":"allow","rule":0},` +
-		`{"list":"enforced","index":2,"tier":"security","kind":"gnp","name":"security.x","action":"pass","rule":-1}],"bytes_in":12345678901234}`
+		`{"list":"enforced","index":2,"tier":"security","kind":"gnp","namespace":"","name":"security.x","action":"pass","rule":-1}],"bytes_in":12345678901234}`
 	out, err := RedactSource(shop, []byte(src))
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func TestRedactSource(t *testing.T) {
 		`"enforced_policies":["0|*|*|deny|*","1|default|shop/default.web|allow|0"],"pending_policies":null},` +
 		`"policy_hits":[{"list":"enforced","index":0,"tier":"*","kind":"*","namespace":"*","name":"*","action":"deny","rule":"*"},` +
 		`{"list":"enforced","index":1,"tier":"default","kind":"np","namespace":"shop","name":"shop/default.web","action":"allow","rule":0},` +
-		`{"list":"enforced","index":2,"tier":"*","kind":"*","name":"*","action":"pass","rule":"*"}],"bytes_in":12345678901234}`
+		`{"list":"enforced","index":2,"tier":"*","kind":"*","namespace":"","name":"*","action":"pass","rule":"*"}],"bytes_in":12345678901234}`
 	if !jsonEqual(t, out, []byte(want)) {
 		t.Errorf("RedactSource\n got %s\nwant %s", out, want)
 	}
