@@ -158,10 +158,3 @@ func assertNoData(t *testing.T, what string, a answer, status int) {
 func nopTel() pipeline.Telemetry { return pipeline.NopTelemetry() }
 
 func newTextLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
-
-// httptestServer serves h for the test and returns its URL.
-func httptestServer(t *testing.T, h http.Handler) string {
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}

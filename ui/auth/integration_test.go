@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strconv"
@@ -475,4 +476,11 @@ func TestESReadableHitsMatchesPolicyReadable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// httptestServer serves h for the test and returns its URL.
+func httptestServer(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
