@@ -117,6 +117,9 @@ func (a *Authenticator) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign-in failed"})
 		return
 	}
+	if old, _ := a.session(r); old != nil {
+		a.sessions.remove(old.id) // a sign-in always starts a fresh session id
+	}
 	s := &session{id: randomID(), csrf: randomID(), created: now, expires: now.Add(a.cfg.SessionTTL), secret: secret}
 	s.update(p, now)
 	a.sessions.add(s, now)

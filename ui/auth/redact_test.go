@@ -107,3 +107,27 @@ func FuzzRedactPolicy(f *testing.F) {
 		}
 	})
 }
+
+func FuzzRedactSource(f *testing.F) {
+	for _, s := range []string{
+		`{"policies":{"enforced_policies":["0|default|other/default.p|deny|0"]},"policy_hits":[{"list":"enforced","index":0,"tier":"default","kind":"np","namespace":"other","name":"other/default.p","action":"deny","rule":0}]}`,
+		`{"policies":null}`, `{}`, `[]`, `{"policy_hits":[{}]}`, `{"policies":{"all_policies":null}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	shop := &Principal{Access: shopAccess()}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		out, err := RedactSource(shop, src)
+		if err != nil {
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("invalid JSON out of %q: %q", src, out)
+		}
+		// What comes out is a fixed point: redacting again changes nothing.
+		again, err := RedactSource(shop, out)
+		if err != nil || !jsonEqual(t, again, out) {
+			t.Fatalf("not idempotent: %q → %q → %q (%v)", src, out, again, err)
+		}
+	})
+}
