@@ -33,7 +33,10 @@ const rolesBlockStart, rolesBlockEnd = "# ---- begin: roles of retention's integ
 func TestIntegrationRolesFileRealm(t *testing.T) {
 	es := testenv.Elasticsearch(t)
 	confDir, pw := os.Getenv("FLOWSHIP_ES_CONFIG_DIR"), os.Getenv("FLOWSHIP_ES_PASSWORD_ROLECHECK")
-	if confDir == "" || pw == "" || es.Username == "" {
+	if es.Username == "" {
+		t.Skip("Elasticsearch runs without security (FLOWSHIP_ES_SECURITY=off): no roles to check")
+	}
+	if confDir == "" || pw == "" {
 		t.Fatalf("FLOWSHIP_ES_CONFIG_DIR / FLOWSHIP_ES_PASSWORD_ROLECHECK unset or security off: run `%s`", testenv.StartHint)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
