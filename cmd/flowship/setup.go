@@ -25,6 +25,8 @@ type setupFlags struct {
 	kibanaUser    string
 	kibanaPwFile  string
 	kibanaSpace   string
+	roles         bool   // --roles: create the Elasticsearch roles (setup_roles.go)
+	rolesFile     string // --roles-file F: write them as a roles.yml instead
 }
 
 // runSetup creates what the pipeline needs, idempotently: index templates
@@ -42,8 +44,13 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.kibanaUser, "kibana-user", "", "Kibana user (overrides kibana.username)")
 	fs.StringVar(&f.kibanaPwFile, "kibana-password-file", "", "file holding the Kibana password (overrides kibana.password_file)")
 	fs.StringVar(&f.kibanaSpace, "kibana-space", "", "Kibana space id (overrides kibana.space)")
+	fs.BoolVar(&f.roles, "roles", false, "also create the Elasticsearch roles of this cluster (reader per kind, writer, setup; docs/security.md)")
+	fs.StringVar(&f.rolesFile, "roles-file", "", "write the Elasticsearch roles as a roles.yml file (file realm) instead of creating them")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
+	}
+	if f.rolesFile != "" || f.roles {
+		return runSetupRoles(ctx, f, stdout)
 	}
 	sections := []Section{}
 	if f.elasticsearch {

@@ -98,7 +98,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"unknown field", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndatta: {}\n", "datta"},
 		{"misplaced field", "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: x}\nspec:\n  template:\n    spec:\n      containers:\n        - name: c\n          readOnlyRootFilesystem: true\n", "readOnlyRootFilesystem"},
 		{"wrong type", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {replicas: two}\n", "replicas"},
-		{"kind not deployed", "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: x}\n", "ClusterRole"},
+		{"kind not deployed", "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: x}\n", "kind \"Role\""},
 		{"no name", "apiVersion: v1\nkind: Namespace\nmetadata: {}\n", "metadata.name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,223 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/flowship/flowship/pipeline"
+)
+
+// Cookie names. The session cookie is HttpOnly; the CSRF cookie is
+// readable by the page, which echoes it in the CSRFHeader of every
+// state-changing request (double submit).
+const (
+	SessionCookie = "flowship_session"
+	CSRFCookie    = "flowship_csrf"
+	CSRFHeader    = "X-CSRF-Token"
+)
+
+// ErrUnauthenticated is a sign-in or token that the identity provider
+// rejected (wrong password, revoked or expired token).
+var ErrUnauthenticated = errors.New("not authenticated")
+
+// errUnavailable wraps a failure to reach the identity provider: the
+// request is denied (503), never allowed.
+type errUnavailable struct{ err error }
+
+func (e errUnavailable) Error() string { return "identity provider unavailable: " + e.err.Error() }
+func (e errUnavailable) Unwrap() error { return e.err }
+
+// credentials are what a sign-in form sends.
+type credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Token    string `json:"token"`
+}
+
+// verifier is one mode's identity provider.
+type verifier interface {
+	// signIn checks credentials and returns the principal and the secret
+	// the session keeps to re-verify it ("" when none is needed).
+	signIn(ctx context.Context, c credentials) (*Principal, string, error)
+	// recheck re-decides the principal of a session from its secret, or
+	// returns (nil, nil) when the mode never rechecks.
+	recheck(ctx context.Context, secret string) (*Principal, error)
+}
+
+// Authenticator signs people in and out, keeps their sessions and puts
+// each request's Principal in its context. Create one with New per
+// `flowship ui` process; it is safe for concurrent use.
+type Authenticator struct {
+	cfg      Config
+	v        verifier
+	sessions *sessionStore
+	tokens   *tokenCache
+	limiter  *failureLimiter
+	origin   *http.CrossOriginProtection
+	log      *slog.Logger
+	now      func() time.Time
+	basePath string
+
+	signIns metric.Int64Counter
+	denied  metric.Int64Counter
+}
+
+// Options are the dependencies of New that come from outside ui.auth.
+type Options struct {
+	// Listen is ui.listen (mode none requires a loopback address).
+	Listen string
+	// BasePath is ui.base_path: the cookies' Path.
+	BasePath string
+	// RBAC is ui.rbac (elasticsearch mode).
+	RBAC RBAC
+	// Elasticsearch verifies users in elasticsearch mode: the base URL of
+	// the cluster and an HTTP client configured for it (TLS), with no
+	// credentials of its own.
+	Elasticsearch ESEndpoint
+	// Kube replaces the Kubernetes API client (tests); nil builds one from
+	// Config.Kubernetes.
+	Kube *KubeClient
+	// Now replaces the clock (tests); nil is time.Now.
+	Now func() time.Time
+}
+
+// New validates cfg and returns the Authenticator of its mode. Mode none
+// logs a warning: everyone who can connect sees every flow.
+func New(cfg Config, o Options, tel pipeline.Telemetry) (*Authenticator, error) {
+	if err := cfg.Validate(o.Listen); err != nil {
+		return nil, err
+	}
+	a := &Authenticator{
+		cfg: cfg, sessions: newSessionStore(cfg.MaxSessions), tokens: &tokenCache{m: map[[32]byte]tokenEntry{}, max: cfg.MaxSessions}, limiter: newFailureLimiter(cfg.MaxFailures, cfg.FailureWindow),
+		origin: http.NewCrossOriginProtection(), log: tel.Logger, now: o.Now, basePath: o.BasePath,
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.basePath == "" {
+		a.basePath = "/"
+	}
+	var err error
+	if a.signIns, err = tel.Meter.Int64Counter("flowship_ui_signins_total",
+		metric.WithDescription("Sign-in attempts by result: ok, failed, limited, unavailable, bad_request.")); err != nil {
+		return nil, fmt.Errorf("ui.auth: creating metric: %w", err)
+	}
+	if a.denied, err = tel.Meter.Int64Counter("flowship_ui_requests_denied_total",
+		metric.WithDescription("API requests refused by reason: no_session, bad_session, expired, csrf, revoked, unavailable.")); err != nil {
+		return nil, fmt.Errorf("ui.auth: creating metric: %w", err)
+	}
+	switch cfg.Mode {
+	case ModeElasticsearch:
+		if err := o.RBAC.Validate(); err != nil {
+			return nil, err
+		}
+		if o.Elasticsearch.URL == "" {
+			return nil, errors.New("ui.auth.mode elasticsearch: no Elasticsearch URL to verify users against (index.elasticsearch.addresses)")
+		}
+		a.v = &esVerifier{es: o.Elasticsearch, rbac: o.RBAC}
+	case ModeKubernetes:
+		kc := o.Kube
+		if kc == nil {
+			if kc, err = NewKubeClient(cfg.Kubernetes); err != nil {
+				return nil, err
+			}
+		}
+		a.v = &kubeVerifier{c: kc, concurrency: cfg.Kubernetes.Concurrency}
+	case ModeNone:
+		tel.Logger.Warn("ui.auth.mode is none: everyone who can connect to " + o.Listen +
+			" sees every flow and policy; use it for a local demo only")
+	}
+	return a, nil
+}
+
+// Mode is the configured ui.auth.mode.
+func (a *Authenticator) Mode() string { return a.cfg.Mode }
+
+func (a *Authenticator) deny(w http.ResponseWriter, r *http.Request, status int, reason, msg string) {
+	a.denied.Add(r.Context(), 1, metric.WithAttributes(attribute.String("reason", reason)))
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// Require wraps the API: it answers 401 without a valid session (or, in
+// kubernetes mode, a valid bearer token), 403 for a state-changing
+// request without the CSRF token or from another origin, 503 when the
+// identity provider cannot be asked (deny, never allow), and otherwise
+// calls next with the Principal in the request context (FromContext).
+func (a *Authenticator) Require(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := a.authorize(w, r)
+		if !ok {
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+	})
+}
+
+// authorize decides r's principal or answers the refusal itself.
+func (a *Authenticator) authorize(w http.ResponseWriter, r *http.Request) (*Principal, bool) {
+	if a.cfg.Mode == ModeNone {
+		return &Principal{Name: "anonymous", Mode: ModeNone, Access: FullAccess()}, true
+	}
+	if !safeMethod(r.Method) {
+		if err := a.origin.Check(r); err != nil {
+			a.deny(w, r, http.StatusForbidden, "csrf", "cross-origin request refused")
+			return nil, false
+		}
+	}
+	if a.cfg.Mode == ModeKubernetes {
+		if tok, ok := bearer(r); ok {
+			return a.authorizeBearer(w, r, tok)
+		}
+	}
+	s, reason := a.session(r)
+	if s == nil {
+		a.deny(w, r, http.StatusUnauthorized, reason, "sign in first")
+		return nil, false
+	}
+	if !safeMethod(r.Method) && !constantTimeEqual(r.Header.Get(CSRFHeader), s.csrf) {
+		a.deny(w, r, http.StatusForbidden, "csrf", "missing or wrong "+CSRFHeader+" header")
+		return nil, false
+	}
+	p, checked := s.current()
+	if a.cfg.Mode == ModeKubernetes && !a.now().Before(checked.Add(a.cfg.CacheTTL)) {
+		np, err := a.v.recheck(r.Context(), s.secret)
+		if err != nil {
+			if errors.Is(err, ErrUnauthenticated) {
+				a.sessions.remove(s.id)
+				a.log.Warn("ui: session token no longer valid; signed out", "user", p.Name)
+				a.deny(w, r, http.StatusUnauthorized, "revoked", "your token is no longer valid; sign in again")
+				return nil, false
+			}
+			a.log.Warn("ui: cannot re-check access; request denied", "user", p.Name, "err", err)
+			a.deny(w, r, http.StatusServiceUnavailable, "unavailable", "cannot verify your access right now; try again")
+			return nil, false
+		}
+		s.update(np, a.now())
+		p = np
+	}
+	return p, true
+}
+
+// session returns r's live session, or nil and the reason.
+func (a *Authenticator) session(r *http.Request) (*session, string) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, "no_session"
+	}
+	s := a.sessions.get(c.Value, a.now())
+	if s == nil {
+		return nil, "bad_session" // unknown, forged or expired: the store cannot tell them apart
+	}
+	return s, ""
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
