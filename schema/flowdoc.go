@@ -22,6 +22,11 @@ func AppendFlowDoc(dst []byte, d *FlowDoc) []byte {
 		e.int("rule", int64(pol.Rule))
 		e.int("index", int64(pol.Index))
 		e.bool("staged", pol.Staged)
+		e.str("kind", pol.Kind)
+		if pol.Namespace != "" {
+			e.str("namespace", pol.Namespace)
+		}
+		e.bool("end_of_tier", pol.EndOfTier)
 		e.close()
 	}
 	e.meta(&d.Meta, d.EndTime*1000)

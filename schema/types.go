@@ -102,10 +102,14 @@ type Policies struct {
 type Policy struct {
 	Index  int    // position in the evaluation trace
 	Tier   string // tier name, "__PROFILE__" for profiles
-	Name   string // full policy name as Calico writes it
+	Name   string // name part as Calico writes it, without a "<kind>:" prefix
 	Action string // allow | deny | pass
-	Rule   int    // matching rule index; -1 tier default; -2 unknown (and the legacy 4-part form)
-	Staged bool   // the name carries "staged:"
+	Rule   int    // matching rule index; -1 tier default (end of tier); -2 unknown (and "-", and the legacy 4-part form)
+	Staged bool   // a staged kind (snp, sgnp, sknp) or a name carrying "staged:"
+
+	Kind      string // np, gnp, snp, sgnp, sknp, knp, kcnp, pro, eot, …: written or derived (see ParsePolicy)
+	Namespace string // namespace of a namespaced policy, else ""
+	EndOfTier bool   // kind eot or rule -1: the tier's default action decided
 }
 
 // L7 is the parsed view of one l7.log line (spec §4.5).

@@ -88,12 +88,13 @@ var dashboards = []dashboardDef{
 	},
 	{
 		File: "policy-board.ndjson", ID: "flowship-policy-board", Title: "[flowship] Policy board",
-		Description: "Per tier and policy: connections allowed, denied and passed by the deciding enforced policy (policy.*).",
+		Description: "Per tier, policy and policy kind (np, gnp, knp, kcnp, pro, eot, staged snp/sgnp/sknp): connections allowed, denied and passed by the deciding enforced policy (policy.*).",
 		Panels: []panelDef{
 			{W: 48, H: 20, Vis: visDef{ID: "flowship-policy-table", Title: "[flowship] Policy verdicts by tier and policy", Kind: pipeline.KindFlow, Type: "table",
 				Aggs: []aggDef{connections, count("2", "Flow records"), sum("3", "num_flows_started", "Connections started"),
 					terms("4", "bucket", "policy.tier", 10, "1", "Tier"),
 					terms("5", "bucket", "policy.name", 25, "1", "Policy"),
+					terms("7", "bucket", "policy.kind", 12, "1", "Kind"),
 					terms("6", "bucket", "policy.action", 3, "1", "Action")}}},
 			{W: 24, H: 14, Vis: visDef{ID: "flowship-policy-actions-over-time", Title: "[flowship] Verdicts over time", Kind: pipeline.KindFlow, Type: "histogram",
 				Aggs: []aggDef{connections, dateHistogram("2", "segment"), terms("3", "group", "policy.action", 3, "1", "Action")}}},
