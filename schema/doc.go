@@ -79,6 +79,7 @@ type FlowDoc struct {
 	TCPMeanMSS, TCPMinMSS                                int64
 	TCPTotalRetransmissions, TCPLostPackets              int64
 	TCPUnrecoveredTO                                     int64
+	Verdict, DropReasonDesc                              string // Hubble only; written when non-empty
 }
 
 // L7Doc is an aggregated L7 document: the l7.log keys and types plus Meta

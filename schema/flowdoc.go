@@ -14,6 +14,8 @@ func AppendFlowDoc(dst []byte, d *FlowDoc) []byte {
 	e.flowDest(d)
 	e.flowPolicies(d)
 	e.flowCounters(d)
+	e.optional("verdict", d.Verdict)
+	e.optional("drop_reason_desc", d.DropReasonDesc)
 	if pol, ok := decidingPolicy(d.EnforcedPolicies); ok && !d.PoliciesNull {
 		e.open("policy")
 		e.str("tier", pol.Tier)
@@ -178,6 +180,7 @@ func FlowDocFromView(f *Flow) FlowDoc {
 		TCPMeanMSS: f.TCPMeanMSS, TCPMinMSS: f.TCPMinMSS,
 		TCPTotalRetransmissions: f.TCPTotalRetransmissions, TCPLostPackets: f.TCPLostPackets,
 		TCPUnrecoveredTO: f.TCPUnrecoveredTO,
+		Verdict:          f.Verdict, DropReasonDesc: f.DropReasonDesc,
 	}
 	ips := [2]string{f.SourceIP, f.DestIP}
 	cloneStrings([]*string{
@@ -185,6 +188,7 @@ func FlowDocFromView(f *Flow) FlowDoc {
 		&d.SourceType, &d.DestName, &d.DestNameAggr, &d.DestNamespace, &d.DestType,
 		&d.DestServiceNamespace, &d.DestServiceName, &d.DestServicePort,
 		&d.Proto, &d.Action, &d.Reporter, &d.ProcessName, &d.ProcessID,
+		&d.Verdict, &d.DropReasonDesc,
 	})
 	if ips[0] != "" {
 		d.SourceIP = &ips[0]

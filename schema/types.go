@@ -89,6 +89,10 @@ type Flow struct {
 	TCPMeanMSS, TCPMinMSS                                int64
 	TCPTotalRetransmissions, TCPLostPackets              int64
 	TCPUnrecoveredTO                                     int64
+
+	// Hubble-mapped lines only (docs/sources.md); "" for Felix lines.
+	Verdict        string // Hubble verdict as written: FORWARDED, DROPPED, AUDIT, ERROR, …
+	DropReasonDesc string // Hubble drop reason of a DROPPED flow
 }
 
 // Policies holds the policy-trace arrays of a flow line (spec §2.3). Each
@@ -140,6 +144,7 @@ type L7 struct {
 	// Optional newer fields (eBPF / waypoint collectors); "" when absent.
 	Protocol, ProtocolVersion, CollectorType, CollectorName string
 	TLSSNI, TLSVersion, TLSCipherSuite                      string
+	Verdict                                                 string // Hubble verdict (FORWARDED, DROPPED); "" for Envoy lines
 }
 
 // DNS is the parsed view of one dns.log line (spec §5).
