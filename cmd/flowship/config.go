@@ -59,6 +59,8 @@ type Inputs struct {
 	Flows Input `yaml:"flows"`
 	L7    Input `yaml:"l7"`
 	DNS   Input `yaml:"dns"`
+	// Hubble is Cilium's Hubble exporter file (see HubbleInput).
+	Hubble HubbleInput `yaml:"hubble"`
 }
 
 // Each returns the enabled inputs in kind order, with Kind set.
@@ -93,7 +95,7 @@ func DefaultConfig() Config {
 		Cluster:     "cluster",
 		Node:        node,
 		Telemetry:   telemetry.DefaultConfig(),
-		Inputs:      Inputs{Flows: defaultInput(pipeline.KindFlow), L7: defaultInput(pipeline.KindL7), DNS: defaultInput(pipeline.KindDNS)},
+		Inputs:      Inputs{Flows: defaultInput(pipeline.KindFlow), L7: defaultInput(pipeline.KindL7), DNS: defaultInput(pipeline.KindDNS), Hubble: defaultHubbleInput()},
 		Aggregation: aggregator.DefaultConfig(),
 		Kafka:       kafka.DefaultConfig(),
 		Index: IndexConfig{
@@ -187,6 +189,7 @@ func (c *Config) validateSection(s Section) error {
 				errs = append(errs, fmt.Errorf("inputs.%s: %w", in.Kind, err))
 			}
 		}
+		errs = append(errs, c.Inputs.validateHubble())
 		return errors.Join(errs...)
 	case SecAggregation:
 		if err := c.Aggregation.Validate(); err != nil {
