@@ -21,10 +21,10 @@ func unknownContent(t *testing.T) string {
 func TestSniffKind(t *testing.T) {
 	dir := t.TempDir()
 	cases := map[string]string{
-		`{"flow":{"time":"2023-08-21T12:12:13Z","verdict":"DROPPED"},"node_name":"a/b"}`:                                        "hubble",
-		`{"lost_events":{},"node_name":"my-node","time":"1970-01-01T00:00:04Z"}`:                                                 "hubble",
+		`{"flow":{"time":"2023-08-21T12:12:13Z","verdict":"DROPPED"},"node_name":"a/b"}`:                                       "hubble",
+		`{"lost_events":{},"node_name":"my-node","time":"1970-01-01T00:00:04Z"}`:                                               "hubble",
 		`{"start_time":1,"end_time":2,"source_name_aggr":"x","source_namespace":"-"}`:                                          "flows",
-		`{"start_time":1,"end_time":2,"src_name_aggr":"x"}`:                                                                     "l7",
+		`{"start_time":1,"end_time":2,"src_name_aggr":"x"}`:                                                                    "l7",
 		`{"start_time":"2025-06-10T08:00:00Z","end_time":"2025-06-10T08:05:00Z","qname":"example.org","count":1,"type":"log"}`: "dns",
 	}
 	i := 0
