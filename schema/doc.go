@@ -80,6 +80,9 @@ type FlowDoc struct {
 	TCPTotalRetransmissions, TCPLostPackets              int64
 	TCPUnrecoveredTO                                     int64
 	Verdict, DropReasonDesc                              string // Hubble only; written when non-empty
+	// PolicyHits is Goldmane's structured policy trace (raw JSON), written
+	// as "policy_hits" when set (documents of flowship receive only).
+	PolicyHits []byte
 }
 
 // L7Doc is an aggregated L7 document: the l7.log keys and types plus Meta

@@ -31,6 +31,9 @@ func AppendFlowDoc(dst []byte, d *FlowDoc) []byte {
 		e.bool("end_of_tier", pol.EndOfTier)
 		e.close()
 	}
+	if len(d.PolicyHits) > 0 {
+		e.raw("policy_hits", string(d.PolicyHits))
+	}
 	e.meta(&d.Meta, d.EndTime*1000)
 	e.close()
 	return e.b
