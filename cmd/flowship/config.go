@@ -34,6 +34,7 @@ type Config struct {
 	Retention   retention.Config  `yaml:"retention"`
 	Kibana      kibana.Config     `yaml:"kibana"`
 	TopicSetup  kafka.TopicSetup  `yaml:"topic_setup"`
+	Receive     ReceiveConfig     `yaml:"receive"`
 }
 
 // IndexConfig is the indexer's section: the consumer group (its
@@ -106,6 +107,7 @@ func DefaultConfig() Config {
 		Retention:  retention.DefaultConfig(),
 		Kibana:     kibana.DefaultConfig(),
 		TopicSetup: kafka.DefaultTopicSetup(),
+		Receive:    DefaultReceiveConfig(),
 	}
 }
 
