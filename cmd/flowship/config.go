@@ -158,6 +158,7 @@ const (
 	SecRetention
 	SecKibana
 	SecTopicSetup
+	SecReceive
 )
 
 // Validate checks the shared keys and the given sections (all when none
@@ -165,7 +166,7 @@ const (
 func (c *Config) Validate(sections ...Section) error {
 	c.resolve()
 	if len(sections) == 0 {
-		sections = []Section{SecTelemetry, SecInputs, SecAggregation, SecKafka, SecConsumer, SecElasticsearch, SecRetention, SecTopicSetup}
+		sections = []Section{SecTelemetry, SecInputs, SecAggregation, SecKafka, SecConsumer, SecElasticsearch, SecRetention, SecTopicSetup, SecReceive}
 	}
 	var errs []error
 	if c.Cluster == "" {
@@ -215,6 +216,8 @@ func (c *Config) validateSection(s Section) error {
 		if err := c.Kibana.Validate(); err != nil {
 			return fmt.Errorf("kibana: %w", err)
 		}
+	case SecReceive:
+		return c.Receive.Validate()
 	}
 	return nil
 }
@@ -243,5 +246,6 @@ var sectionsFor = map[string][]Section{
 	"collect": {SecTelemetry, SecInputs, SecAggregation, SecKafka},
 	"index":   {SecTelemetry, SecKafka, SecConsumer, SecElasticsearch, SecRetention},
 	"setup":   {SecKafka, SecTopicSetup, SecElasticsearch, SecRetention},
+	"receive": {SecTelemetry, SecKafka, SecReceive},
 	"all":     nil,
 }

@@ -38,12 +38,9 @@ func runReceive(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
-	cfg, err := readConfig(*configPath, SecTelemetry, SecKafka)
+	cfg, err := readConfig(*configPath, sectionsFor["receive"]...)
 	if err != nil {
 		return err
-	}
-	if err := cfg.Receive.Validate(); err != nil {
-		return fmt.Errorf("config %s: %w", *configPath, err)
 	}
 	return receive(ctx, cfg, stderr)
 }
