@@ -131,12 +131,12 @@ func ParseGoldmane(line []byte) (GoldmaneFlow, error) {
 	if k.Policies != nil {
 		for i, h := range k.Policies.EnforcedPolicies {
 			if _, err := h.String(); err != nil {
-				return g, fmt.Errorf("Key.policies.enforced_policies[%d]: %w", i, err)
+				return g, fmt.Errorf("in Key.policies.enforced_policies[%d]: %w", i, err)
 			}
 		}
 		for i, h := range k.Policies.PendingPolicies {
 			if _, err := h.String(); err != nil {
-				return g, fmt.Errorf("Key.policies.pending_policies[%d]: %w", i, err)
+				return g, fmt.Errorf("in Key.policies.pending_policies[%d]: %w", i, err)
 			}
 		}
 	}
