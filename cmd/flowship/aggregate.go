@@ -87,7 +87,7 @@ func runAggregate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	start := time.Now()
 	var readErrs int64
 	for i, in := range inputs {
-		n, err := feedSource(ctx, agg, in, kinds[i], stderr)
+		n, err := feedSource(ctx, agg, out, cfg.Cluster, in, kinds[i], stderr)
 		readErrs += n
 		if err != nil {
 			return err
@@ -111,8 +111,8 @@ func inputKind(path, flagKind string) (string, error) {
 		if k == "flow" {
 			k = pipeline.KindFlow
 		}
-		if !k.Valid() && flagKind != sourceHubble {
-			return "", fmt.Errorf("--kind %q: want flows, l7, dns or hubble", flagKind)
+		if !k.Valid() && flagKind != sourceHubble && flagKind != sourceGoldmane {
+			return "", fmt.Errorf("--kind %q: want flows, l7, dns, hubble or goldmane", flagKind)
 		}
 		return string(k), nil
 	}

@@ -96,3 +96,34 @@ func TestAggregateHubbleFile(t *testing.T) {
 		t.Errorf("L7 document %v", l7s[0])
 	}
 }
+
+func TestAggregateGoldmaneFile(t *testing.T) {
+	dir := t.TempDir()
+	var errb bytes.Buffer
+	if code := run(context.Background(), []string{"gen", "--kind", "goldmane", "--windows", "2", "--flows-per-window", "20", "--out", dir}, &bytes.Buffer{}, &errb); code != 0 {
+		t.Fatal(errb.String())
+	}
+	p := filepath.Join(dir, "goldmane", "flows.ndjson")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A third line that is not a Goldmane record: reported, skipped.
+	lines := strings.SplitAfter(string(b), "\n")
+	lines = append(lines[:2], append([]string{`{"Key":{"action":9},"start_time":1,"end_time":2}` + "\n"}, lines[2:]...)...)
+	renamed := filepath.Join(dir, "window.jsonl")
+	if err := os.WriteFile(renamed, []byte(strings.Join(lines, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	errb.Reset()
+	if code := run(context.Background(), []string{"aggregate", renamed}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if n := strings.Count(out.String(), "\n"); n != 40 {
+		t.Errorf("%d documents, want the 40 records", n)
+	}
+	if !strings.Contains(errb.String(), "window.jsonl:3: field \"Key.action\"") || !strings.Contains(errb.String(), "41 records, 40 documents") {
+		t.Errorf("stderr:\n%s", errb.String())
+	}
+}
