@@ -102,6 +102,9 @@ func (k *flowKeyer) key(dst []byte, f *schema.Flow) ([]byte, int) {
 	b = appendStr(b, f.Action)
 	b = appendStr(b, f.Reporter)
 	b = appendStr(b, f.ProcessName)
+	if f.Verdict != "" || f.DropReasonDesc != "" { // Hubble lines only: Felix keys unchanged
+		b = appendStr(appendStr(append(b, 'H'), f.Verdict), f.DropReasonDesc)
+	}
 	if k.groupByPolicy {
 		if f.PoliciesNull {
 			b = append(b, 0)

@@ -128,6 +128,9 @@ func l7Key(dst []byte, l *schema.L7, c *L7Config, extra []field[schema.L7]) []by
 	b = appendInt(b, l.SourcePortNum)
 	b = appendInt(b, l.DestPortNum)
 	b = appendInt(b, l.DestServicePort)
+	if l.Verdict != "" { // Hubble lines only: Envoy keys unchanged
+		b = appendStr(append(b, 'H'), l.Verdict)
+	}
 	return appendExtra(b, extra, l)
 }
 

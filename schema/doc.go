@@ -79,6 +79,11 @@ type FlowDoc struct {
 	TCPMeanMSS, TCPMinMSS                                int64
 	TCPTotalRetransmissions, TCPLostPackets              int64
 	TCPUnrecoveredTO                                     int64
+	Verdict, DropReasonDesc                              string // Hubble only; written when non-empty
+	// PolicyHits is Goldmane's structured policy trace (raw JSON), written
+	// as "goldmane_policy_hits" when set (documents of flowship receive only;
+	// the indexer adds "policy_hits", the list every flow document has).
+	PolicyHits []byte
 }
 
 // L7Doc is an aggregated L7 document: the l7.log keys and types plus Meta

@@ -39,6 +39,7 @@ func AppendL7Doc(dst []byte, d *L7Doc) []byte {
 	e.optional("tls_sni", l.TLSSNI)
 	e.optional("tls_version", l.TLSVersion)
 	e.optional("tls_cipher_suite", l.TLSCipherSuite)
+	e.optional("verdict", l.Verdict)
 	e.meta(&d.Meta, l.EndTime*1000)
 	e.close()
 	return e.b

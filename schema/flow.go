@@ -226,6 +226,10 @@ func (f *Flow) field(p *scanner, key string, seen *uint32) (err error) {
 		f.Reporter, err = p.reqStr()
 	case "policies":
 		f.PoliciesNull, err = p.policies(&f.Policies)
+	case "verdict":
+		f.Verdict, err = p.str()
+	case "drop_reason_desc":
+		f.DropReasonDesc, err = p.str()
 	default:
 		return f.counter(p, key)
 	}

@@ -14,6 +14,8 @@ func AppendFlowDoc(dst []byte, d *FlowDoc) []byte {
 	e.flowDest(d)
 	e.flowPolicies(d)
 	e.flowCounters(d)
+	e.optional("verdict", d.Verdict)
+	e.optional("drop_reason_desc", d.DropReasonDesc)
 	if pol, ok := decidingPolicy(d.EnforcedPolicies); ok && !d.PoliciesNull {
 		e.open("policy")
 		e.str("tier", pol.Tier)
@@ -22,7 +24,15 @@ func AppendFlowDoc(dst []byte, d *FlowDoc) []byte {
 		e.int("rule", int64(pol.Rule))
 		e.int("index", int64(pol.Index))
 		e.bool("staged", pol.Staged)
+		e.str("kind", pol.Kind)
+		if pol.Namespace != "" {
+			e.str("namespace", pol.Namespace)
+		}
+		e.bool("end_of_tier", pol.EndOfTier)
 		e.close()
+	}
+	if len(d.PolicyHits) > 0 {
+		e.raw("goldmane_policy_hits", string(d.PolicyHits))
 	}
 	e.meta(&d.Meta, d.EndTime*1000)
 	e.close()
@@ -173,6 +183,7 @@ func FlowDocFromView(f *Flow) FlowDoc {
 		TCPMeanMSS: f.TCPMeanMSS, TCPMinMSS: f.TCPMinMSS,
 		TCPTotalRetransmissions: f.TCPTotalRetransmissions, TCPLostPackets: f.TCPLostPackets,
 		TCPUnrecoveredTO: f.TCPUnrecoveredTO,
+		Verdict:          f.Verdict, DropReasonDesc: f.DropReasonDesc,
 	}
 	ips := [2]string{f.SourceIP, f.DestIP}
 	cloneStrings([]*string{
@@ -180,6 +191,7 @@ func FlowDocFromView(f *Flow) FlowDoc {
 		&d.SourceType, &d.DestName, &d.DestNameAggr, &d.DestNamespace, &d.DestType,
 		&d.DestServiceNamespace, &d.DestServiceName, &d.DestServicePort,
 		&d.Proto, &d.Action, &d.Reporter, &d.ProcessName, &d.ProcessID,
+		&d.Verdict, &d.DropReasonDesc,
 	})
 	if ips[0] != "" {
 		d.SourceIP = &ips[0]

@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/flowship/flowship/pipeline"
@@ -96,15 +97,33 @@ func FuzzParsePolicy(f *testing.F) {
 	}
 	f.Add("0|t|t.p|allow")
 	f.Add("0|t|t.p|allow|-2|")
+	f.Add("0|tier|np:ns/tier.name|allow|1")
+	f.Add("2|security|eot:__NO_MATCH__|deny|-1")
+	f.Add("4|__PROFILE__|pro:kns.x|allow|-")
+	f.Add("1|default|sknp:ns/x|deny|-1")
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := ParsePolicy(s)
 		if err != nil {
 			return
 		}
-		if p.Index < 0 || p.Tier == "" || p.Name == "" || p.Rule < RuleUnknown {
+		if p.Index < 0 || p.Tier == "" || p.Name == "" || p.Rule < RuleUnknown || p.Kind == "" {
 			t.Fatalf("accepted %q as %+v", s, p)
 		}
-		again, err := ParsePolicy(fmt.Sprintf("%d|%s|%s|%s|%d", p.Index, p.Tier, p.Name, p.Action, p.Rule))
+		switch p.Kind {
+		case KindStagedNetworkPolicy, KindStagedGlobalNetworkPolicy, KindStagedKubernetesNetworkPolicy:
+			if !p.Staged {
+				t.Fatalf("%q: staged kind %s not staged: %+v", s, p.Kind, p)
+			}
+		}
+		if p.Namespace != "" && !strings.HasPrefix(p.Name, p.Namespace+"/") {
+			t.Fatalf("%q: namespace %q is not the name's prefix: %+v", s, p.Namespace, p)
+		}
+		if p.EndOfTier != (p.Kind == KindEndOfTier || p.Rule == RuleEndOfTier) {
+			t.Fatalf("%q: end_of_tier %v inconsistent: %+v", s, p.EndOfTier, p)
+		}
+		// The same entry with its rule written as a number parses the same.
+		namePart := strings.Split(s, "|")[2]
+		again, err := ParsePolicy(fmt.Sprintf("%d|%s|%s|%s|%d", p.Index, p.Tier, namePart, p.Action, p.Rule))
 		if err != nil || again != p {
 			t.Fatalf("%q: %+v does not re-parse: %+v %v", s, p, again, err)
 		}

@@ -131,6 +131,8 @@ func (l *L7) strField(key string) *string {
 		return &l.TLSVersion
 	case "tls_cipher_suite":
 		return &l.TLSCipherSuite
+	case "verdict":
+		return &l.Verdict
 	}
 	return nil
 }

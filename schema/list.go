@@ -137,7 +137,7 @@ func (l *L7) stringFields() []*string {
 		&l.DestNamespace, &l.DestType, &l.DestServiceName, &l.DestServiceNS,
 		&l.DestServicePortName, &l.Method, &l.UserAgent, &l.URL, &l.ResponseCode,
 		&l.Type, &l.Protocol, &l.ProtocolVersion, &l.CollectorType,
-		&l.CollectorName, &l.TLSSNI, &l.TLSVersion, &l.TLSCipherSuite,
+		&l.CollectorName, &l.TLSSNI, &l.TLSVersion, &l.TLSCipherSuite, &l.Verdict,
 	}
 }
 

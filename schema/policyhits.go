@@ -23,42 +23,20 @@ const (
 type PolicyHit struct {
 	List      string // HitsEnforced, HitsPending or HitsTransit
 	Policy    Policy
-	Kind      string // see PolicyKind
+	Kind      string // Policy.Kind: np, gnp, snp, … (see ParsePolicy)
 	Namespace string // the policy's namespace; "" for global policies
 }
 
-// PolicyKind returns the kind and namespace of a parsed policy from the
-// shape of its name (spec §2.3): "gnp" <tier>.<name>, "np"
-// <ns>/<tier>.<name>, "knp" <ns>/knp.default.<name>, their staged forms
-// "sgnp", "snp", "sknp", and "profile" for __PROFILE__ entries (namespace
-// from "__PROFILE__.kns.<ns>"). At merge with the Calico 3.32 policy
-// strings, ParsePolicy's own kind and namespace take its place.
-func PolicyKind(p Policy) (kind, namespace string) {
-	name := p.Name
-	if p.Tier == "__PROFILE__" {
-		ns, _ := strings.CutPrefix(name, "__PROFILE__.kns.")
-		if ns == name {
-			ns = ""
+// hitNamespace is the namespace a hit belongs to: the policy's own, and for
+// a namespace's profile ("__PROFILE__.kns.<ns>") that namespace, so that
+// access to the namespace covers its profile.
+func hitNamespace(p Policy) string {
+	if p.Kind == KindProfile {
+		if ns, ok := strings.CutPrefix(p.Name, "__PROFILE__.kns."); ok {
+			return ns
 		}
-		return "profile", ns
 	}
-	if i := strings.IndexByte(name, '/'); i >= 0 {
-		namespace, name = name[:i], name[i+1:]
-	}
-	staged := strings.HasPrefix(name, "staged:") || strings.Contains(name, ".staged:")
-	name = strings.TrimPrefix(name, "staged:")
-	switch {
-	case strings.HasPrefix(name, "knp.default."):
-		kind = "knp"
-	case namespace != "":
-		kind = "np"
-	default:
-		kind = "gnp"
-	}
-	if staged {
-		kind = "s" + kind
-	}
-	return kind, namespace
+	return p.Namespace
 }
 
 // PolicyHits returns the hits of a flow document's "policies" object (the
@@ -79,8 +57,7 @@ func PolicyHits(doc []byte) (hits []PolicyHit, bad int) {
 				bad++
 				return true
 			}
-			kind, ns := PolicyKind(p)
-			hits = append(hits, PolicyHit{List: l.list, Policy: p, Kind: kind, Namespace: ns})
+			hits = append(hits, PolicyHit{List: l.list, Policy: p, Kind: p.Kind, Namespace: hitNamespace(p)})
 			return true
 		})
 	}

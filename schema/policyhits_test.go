@@ -6,7 +6,9 @@ import (
 	"testing"
 )
 
-func TestPolicyKind(t *testing.T) {
+// The kind and namespace a policy hit gets from the legacy name forms
+// (spec §2.3; Calico's own reading of its legacy names), written by hand.
+func TestPolicyHitKindFromLegacyNames(t *testing.T) {
 	cases := []struct{ name, tier, kind, ns string }{
 		{"platform.baseline", "platform", "gnp", ""},
 		{"platform.staged:baseline", "platform", "sgnp", ""},
@@ -14,13 +16,17 @@ func TestPolicyKind(t *testing.T) {
 		{"shop/default.staged:storefront", "default", "snp", "shop"},
 		{"shop/knp.default.allow-web", "default", "knp", "shop"},
 		{"shop/staged:knp.default.allow-web", "default", "sknp", "shop"},
-		{"__PROFILE__.kns.ci", "__PROFILE__", "profile", "ci"},
-		{"__PROFILE__.__NO_MATCH__", "__PROFILE__", "profile", ""},
+		{"__PROFILE__.kns.ci", "__PROFILE__", "pro", "ci"},
+		{"__PROFILE__.__NO_MATCH__", "__PROFILE__", "pro", ""},
 	}
 	for _, c := range cases {
-		kind, ns := PolicyKind(Policy{Tier: c.tier, Name: c.name})
-		if kind != c.kind || ns != c.ns {
-			t.Errorf("%s: got %q %q, want %q %q", c.name, kind, ns, c.kind, c.ns)
+		doc := `{"policies":{"enforced_policies":["0|` + c.tier + `|` + c.name + `|allow|0"]}}`
+		hits, bad := PolicyHits([]byte(doc))
+		if bad != 0 || len(hits) != 1 {
+			t.Fatalf("%s: %d hits, %d bad", c.name, len(hits), bad)
+		}
+		if hits[0].Kind != c.kind || hits[0].Namespace != c.ns {
+			t.Errorf("%s: got %q %q, want %q %q", c.name, hits[0].Kind, hits[0].Namespace, c.kind, c.ns)
 		}
 	}
 }

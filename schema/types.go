@@ -89,6 +89,10 @@ type Flow struct {
 	TCPMeanMSS, TCPMinMSS                                int64
 	TCPTotalRetransmissions, TCPLostPackets              int64
 	TCPUnrecoveredTO                                     int64
+
+	// Hubble-mapped lines only (docs/sources.md); "" for Felix lines.
+	Verdict        string // Hubble verdict as written: FORWARDED, DROPPED, AUDIT, ERROR, …
+	DropReasonDesc string // Hubble drop reason of a DROPPED flow
 }
 
 // Policies holds the policy-trace arrays of a flow line (spec §2.3). Each
@@ -102,10 +106,14 @@ type Policies struct {
 type Policy struct {
 	Index  int    // position in the evaluation trace
 	Tier   string // tier name, "__PROFILE__" for profiles
-	Name   string // full policy name as Calico writes it
+	Name   string // name part as Calico writes it, without a "<kind>:" prefix
 	Action string // allow | deny | pass
-	Rule   int    // matching rule index; -1 tier default; -2 unknown (and the legacy 4-part form)
-	Staged bool   // the name carries "staged:"
+	Rule   int    // matching rule index; -1 tier default (end of tier); -2 unknown (and "-", and the legacy 4-part form)
+	Staged bool   // a staged kind (snp, sgnp, sknp) or a name carrying "staged:"
+
+	Kind      string // np, gnp, snp, sgnp, sknp, knp, kcnp, pro, eot, …: written or derived (see ParsePolicy)
+	Namespace string // namespace of a namespaced policy, else ""
+	EndOfTier bool   // kind eot or rule -1: the tier's default action decided
 }
 
 // L7 is the parsed view of one l7.log line (spec §4.5).
@@ -136,6 +144,7 @@ type L7 struct {
 	// Optional newer fields (eBPF / waypoint collectors); "" when absent.
 	Protocol, ProtocolVersion, CollectorType, CollectorName string
 	TLSSNI, TLSVersion, TLSCipherSuite                      string
+	Verdict                                                 string // Hubble verdict (FORWARDED, DROPPED); "" for Envoy lines
 }
 
 // DNS is the parsed view of one dns.log line (spec §5).

@@ -32,7 +32,7 @@ func runAggregate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	levelDenied := fs.Int("level-denied", -1, "flow aggregation level for denied flows")
 	window := fs.Duration("window", 0, "event-time bucket length, e.g. 5m, 15m, 1h (overrides the config)")
 	filterPath := fs.String("filter", "", "YAML file with filter rules (a 'filters:' list)")
-	kindFlag := fs.String("kind", "", "kind of the input when it cannot be told from the file name: flows, l7 or dns (stdin defaults to flows)")
+	kindFlag := fs.String("kind", "", "kind of the input: flows, l7, dns or hubble (default: told from the file name, else from its first line; stdin defaults to flows)")
 	quiet := fs.Bool("quiet", false, "do not write documents, only the summary")
 	nowFlag := fs.String("now", "", "judge the event-time window (aggregation.max_future, max_age) as of this time, RFC 3339, instead of the clock: for files older than retention")
 	if err := fs.Parse(args); err != nil {
@@ -79,7 +79,7 @@ func runAggregate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if len(inputs) == 0 {
 		inputs = []string{"-"}
 	}
-	var kinds []pipeline.Kind
+	var kinds []string
 	for _, in := range inputs {
 		k, err := inputKind(in, *kindFlag)
 		if err != nil {
@@ -95,7 +95,7 @@ func runAggregate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	start := time.Now()
 	var readErrs int64
 	for i, in := range inputs {
-		n, err := feedFile(ctx, agg, in, kinds[i], stderr)
+		n, err := feedSource(ctx, agg, out, cfg.Cluster, in, kinds[i], stderr)
 		readErrs += n
 		if err != nil {
 			return err
@@ -111,35 +111,36 @@ func runAggregate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return nil
 }
 
-// inputKind tells a file's kind from --kind or from its name.
-func inputKind(path, flagKind string) (pipeline.Kind, error) {
+// inputKind tells a file's kind from --kind, from its name, else from
+// its first line (sniffKind).
+func inputKind(path, flagKind string) (string, error) {
 	if flagKind != "" {
 		k := pipeline.Kind(flagKind)
 		if k == "flow" {
 			k = pipeline.KindFlow
 		}
-		if !k.Valid() {
-			return "", fmt.Errorf("--kind %q: want flows, l7 or dns", flagKind)
+		if !k.Valid() && flagKind != sourceHubble && flagKind != sourceGoldmane {
+			return "", fmt.Errorf("--kind %q: want flows, l7, dns, hubble or goldmane", flagKind)
 		}
-		return k, nil
+		return string(k), nil
 	}
 	base := filepath.Base(path)
 	switch {
 	case path == "-":
-		return pipeline.KindFlow, nil
+		return string(pipeline.KindFlow), nil
 	case strings.HasPrefix(base, "flow"):
-		return pipeline.KindFlow, nil
+		return string(pipeline.KindFlow), nil
 	case strings.HasPrefix(base, "l7"):
-		return pipeline.KindL7, nil
+		return string(pipeline.KindL7), nil
 	case strings.HasPrefix(base, "dns"):
-		return pipeline.KindDNS, nil
+		return string(pipeline.KindDNS), nil
 	}
-	return "", fmt.Errorf("%s: cannot tell the kind from the name; pass --kind flows|l7|dns", path)
+	return sniffKind(path)
 }
 
 // feedFile reads path line by line into agg in batches and returns the
 // number of over-long lines it skipped.
-func feedFile(ctx context.Context, agg *aggregator.Aggregator, path string, kind pipeline.Kind, stderr io.Writer) (int64, error) {
+func feedFile(ctx context.Context, agg pipeline.Consumer, path string, kind pipeline.Kind, stderr io.Writer) (int64, error) {
 	var r io.Reader = os.Stdin
 	name := "stdin"
 	if path != "-" {

@@ -158,7 +158,7 @@ func TestAggregateUsageErrors(t *testing.T) {
 		want string
 	}{
 		{"unknown kind", []string{"aggregate", "--kind", "bgp", "x"}, "--kind"},
-		{"name without kind", []string{"aggregate", "/tmp/whatever.txt"}, "cannot tell the kind"},
+		{"content without kind", []string{"aggregate", unknownContent(t)}, "cannot tell the kind"},
 		{"bad level", []string{"aggregate", "--level", "7", "flows.log"}, "levels"},
 	}
 	for _, tc := range tests {

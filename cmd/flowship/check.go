@@ -14,7 +14,7 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file to validate (required)")
-	forCmd := fs.String("for", "all", "validate the sections one subcommand uses: collect, index, setup or all")
+	forCmd := fs.String("for", "all", "validate the sections one subcommand uses: collect, index, setup, receive or all")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -23,7 +23,7 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	sections, ok := sectionsFor[*forCmd]
 	if !ok {
-		return usageError{fmt.Sprintf("--for %q: want collect, index, setup or all", *forCmd)}
+		return usageError{fmt.Sprintf("--for %q: want collect, index, setup, receive or all", *forCmd)}
 	}
 	cfg, err := readConfig(*configPath, sections...)
 	if err != nil {

@@ -91,8 +91,8 @@ func collect(ctx context.Context, cfg Config, logOut io.Writer) error {
 		return err
 	}
 	inputs := cfg.Inputs.Each()
-	if len(inputs) == 0 {
-		return errors.New("no input enabled: set inputs.<kind>.enabled: true for flows, l7 or dns")
+	if len(inputs) == 0 && !cfg.Inputs.Hubble.Enabled {
+		return errors.New("no input enabled: set inputs.<kind>.enabled: true for flows, l7, dns or hubble")
 	}
 	// Lines the tailers skip (longer than max_line_size) go to the same
 	// dead-letter log as the lines the aggregator cannot parse.
@@ -119,6 +119,11 @@ func collect(ctx context.Context, cfg Config, logOut io.Writer) error {
 		agg.OnState(in.Kind, t.SetState)
 		tailers = append(tailers, t)
 	}
+	ht, err := hubbleTailers(cfg.Inputs.Hubble, tel, agg)
+	if err != nil {
+		return err
+	}
+	tailers = append(tailers, ht...)
 	prov.AddReadyCheck("kafka", cachedCheck(5*time.Second, brokersReachable(cfg.Kafka.Brokers)))
 	tel.Logger.Info("collector starting", "cluster", cfg.Cluster, "node", cfg.Node,
 		"inputs", len(tailers), "brokers", strings.Join(cfg.Kafka.Brokers, ","))

@@ -36,6 +36,7 @@ type Config struct {
 	Kibana      kibana.Config     `yaml:"kibana"`
 	TopicSetup  kafka.TopicSetup  `yaml:"topic_setup"`
 	UI          ui.Config         `yaml:"ui"`
+	Receive     ReceiveConfig     `yaml:"receive"`
 }
 
 // IndexConfig is the indexer's section: the consumer group (its
@@ -61,6 +62,8 @@ type Inputs struct {
 	Flows Input `yaml:"flows"`
 	L7    Input `yaml:"l7"`
 	DNS   Input `yaml:"dns"`
+	// Hubble is Cilium's Hubble exporter file (see HubbleInput).
+	Hubble HubbleInput `yaml:"hubble"`
 }
 
 // Each returns the enabled inputs in kind order, with Kind set.
@@ -95,7 +98,7 @@ func DefaultConfig() Config {
 		Cluster:     "cluster",
 		Node:        node,
 		Telemetry:   telemetry.DefaultConfig(),
-		Inputs:      Inputs{Flows: defaultInput(pipeline.KindFlow), L7: defaultInput(pipeline.KindL7), DNS: defaultInput(pipeline.KindDNS)},
+		Inputs:      Inputs{Flows: defaultInput(pipeline.KindFlow), L7: defaultInput(pipeline.KindL7), DNS: defaultInput(pipeline.KindDNS), Hubble: defaultHubbleInput()},
 		Aggregation: aggregator.DefaultConfig(),
 		Kafka:       kafka.DefaultConfig(),
 		Index: IndexConfig{
@@ -107,6 +110,7 @@ func DefaultConfig() Config {
 		Kibana:     kibana.DefaultConfig(),
 		TopicSetup: kafka.DefaultTopicSetup(),
 		UI:         ui.DefaultConfig(),
+		Receive:    DefaultReceiveConfig(),
 	}
 }
 
@@ -158,6 +162,7 @@ const (
 	SecKibana
 	SecTopicSetup
 	SecUI
+	SecReceive
 )
 
 // Validate checks the shared keys and the given sections (all when none
@@ -165,7 +170,7 @@ const (
 func (c *Config) Validate(sections ...Section) error {
 	c.resolve()
 	if len(sections) == 0 {
-		sections = []Section{SecTelemetry, SecInputs, SecAggregation, SecKafka, SecConsumer, SecElasticsearch, SecRetention, SecTopicSetup, SecUI}
+		sections = []Section{SecTelemetry, SecInputs, SecAggregation, SecKafka, SecConsumer, SecElasticsearch, SecRetention, SecTopicSetup, SecUI, SecReceive}
 	}
 	var errs []error
 	if c.Cluster == "" {
@@ -191,6 +196,7 @@ func (c *Config) validateSection(s Section) error {
 				errs = append(errs, fmt.Errorf("inputs.%s: %w", in.Kind, err))
 			}
 		}
+		errs = append(errs, c.Inputs.validateHubble())
 		return errors.Join(errs...)
 	case SecAggregation:
 		if err := c.Aggregation.Validate(); err != nil {
@@ -216,6 +222,8 @@ func (c *Config) validateSection(s Section) error {
 		if err := c.Kibana.Validate(); err != nil {
 			return fmt.Errorf("kibana: %w", err)
 		}
+	case SecReceive:
+		return c.Receive.Validate()
 	}
 	return nil
 }
@@ -249,5 +257,6 @@ var sectionsFor = map[string][]Section{
 	"index":   {SecTelemetry, SecKafka, SecConsumer, SecElasticsearch, SecRetention},
 	"setup":   {SecKafka, SecTopicSetup, SecElasticsearch, SecRetention},
 	"ui":      {SecElasticsearch, SecUI},
+	"receive": {SecTelemetry, SecKafka, SecReceive},
 	"all":     nil,
 }

@@ -20,7 +20,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flag.NewFlagSet("flowship gen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "-", "directory to write flowlogs/flows.log, l7logs/l7.log, dnslogs/dns.log into, or - for stdout")
-	kind := fs.String("kind", "all", "which logs: flows, l7, dns or all")
+	kind := fs.String("kind", "all", "which logs: flows, l7, dns or all; or hubble (a Cilium Hubble exporter file) or goldmane (Goldmane emitter NDJSON)")
 	lines := fs.Int("lines", 0, "stop each kind after this many lines (0: no limit)")
 	windows := fs.Int("windows", -1, "flush windows to generate (default 1, or unlimited with --lines; 0: until interrupted)")
 	start := fs.String("start", cfg.Start.Format(time.RFC3339), "start of the first window, RFC 3339")
@@ -46,6 +46,9 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q; all options are flags, see 'flowship gen -h'", fs.Arg(0))}
+	}
+	if *kind == sourceHubble || *kind == sourceGoldmane {
+		return genSource(*kind, *out, cfg.Seed, *start, *lines, *windows, cfg.FlowsPerWindow, stdout, stderr)
 	}
 	if err := genFlags(&cfg, *kind, *lines, *windows, *start, *rotate); err != nil {
 		return err

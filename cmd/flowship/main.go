@@ -26,6 +26,7 @@ func commands() []command {
 		{"collect", "node agent: tail flow/L7/DNS logs, filter, aggregate, produce to Kafka", runCollect},
 		{"index", "indexer: consume the Kafka topics and bulk-index into Elasticsearch", runIndex},
 		{"setup", "create index templates, ILM policies, Kafka topics and Kibana objects", runSetup},
+		{"receive", "Goldmane receiver: accept the NDJSON flows Calico's Goldmane emits and produce them to Kafka", runReceive},
 		{"aggregate", "offline: aggregate log files to JSON lines and report the reduction", runAggregate},
 		{"gen", "generate realistic synthetic Felix/Envoy/DNS logs", runGen},
 		{"check", "validate a configuration file", runCheck},

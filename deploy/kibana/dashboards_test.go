@@ -88,12 +88,13 @@ var dashboards = []dashboardDef{
 	},
 	{
 		File: "policy-board.ndjson", ID: "flowship-policy-board", Title: "[flowship] Policy board",
-		Description: "Per tier and policy: connections allowed, denied and passed by the deciding enforced policy (policy.*).",
+		Description: "Per tier, policy and policy kind (np, gnp, knp, kcnp, pro, eot, staged snp/sgnp/sknp): connections allowed, denied and passed by the deciding enforced policy (policy.*).",
 		Panels: []panelDef{
 			{W: 48, H: 20, Vis: visDef{ID: "flowship-policy-table", Title: "[flowship] Policy verdicts by tier and policy", Kind: pipeline.KindFlow, Type: "table",
 				Aggs: []aggDef{connections, count("2", "Flow records"), sum("3", "num_flows_started", "Connections started"),
 					terms("4", "bucket", "policy.tier", 10, "1", "Tier"),
 					terms("5", "bucket", "policy.name", 25, "1", "Policy"),
+					terms("7", "bucket", "policy.kind", 12, "1", "Kind"),
 					terms("6", "bucket", "policy.action", 3, "1", "Action")}}},
 			{W: 24, H: 14, Vis: visDef{ID: "flowship-policy-actions-over-time", Title: "[flowship] Verdicts over time", Kind: pipeline.KindFlow, Type: "histogram",
 				Aggs: []aggDef{connections, dateHistogram("2", "segment"), terms("3", "group", "policy.action", 3, "1", "Action")}}},
@@ -105,7 +106,7 @@ var dashboards = []dashboardDef{
 	},
 	{
 		File: "l7-http.ndjson", ID: "flowship-l7-http", Title: "[flowship] L7 HTTP",
-		Description: "HTTP requests by service, response codes, duration mean and max over time, server errors.",
+		Description: "HTTP requests by service, response codes, duration mean and max over time, server errors, collectors, protocols and TLS.",
 		Panels: []panelDef{
 			{W: 24, H: 14, Vis: visDef{ID: "flowship-l7-requests-over-time", Title: "[flowship] Requests over time by service", Kind: pipeline.KindL7, Type: "line",
 				Aggs: []aggDef{sum("1", "count", "Requests"), dateHistogram("2", "segment"), terms("3", "group", "dest_service_name", 10, "1", "Service")}}},
@@ -122,6 +123,16 @@ var dashboards = []dashboardDef{
 					terms("2", "bucket", "dest_service_name", 10, "1", "Service"),
 					terms("3", "bucket", "method", 5, "1", "Method"),
 					terms("4", "bucket", "url", 10, "1", "URL")}}},
+			{W: 24, H: 14, Vis: visDef{ID: "flowship-l7-protocols", Title: "[flowship] Requests by collector and protocol", Kind: pipeline.KindL7, Type: "table",
+				Aggs: []aggDef{sum("1", "count", "Requests"),
+					terms("2", "bucket", "collector_type", 5, "1", "Collector"),
+					terms("3", "bucket", "protocol", 5, "1", "Protocol"),
+					terms("4", "bucket", "protocol_version", 5, "1", "Version")}}},
+			{W: 24, H: 14, Vis: visDef{ID: "flowship-l7-tls", Title: "[flowship] TLS: versions, cipher suites, server names", Kind: pipeline.KindL7, Type: "table",
+				Aggs: []aggDef{sum("1", "count", "Requests"),
+					terms("2", "bucket", "tls_version", 5, "1", "TLS version"),
+					terms("3", "bucket", "tls_cipher_suite", 5, "1", "Cipher suite"),
+					terms("4", "bucket", "tls_sni", 10, "1", "Server name (SNI)")}}},
 		},
 	},
 	{

@@ -29,6 +29,7 @@ var valuesCases = []valuesCase{
 	{"defaults", []string{"minimal-values.yaml"}},
 	{"sasl-tls", []string{"minimal-values.yaml", "sasl-tls-values.yaml"}},
 	{"nonroot", []string{"minimal-values.yaml", "nonroot-values.yaml"}},
+	{"receiver", []string{"minimal-values.yaml", "sasl-tls-values.yaml", "receiver-values.yaml"}},
 }
 
 // readValues merges value files like repeated -f flags (later wins, maps

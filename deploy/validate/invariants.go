@@ -234,8 +234,11 @@ func Configs(objs []Object) []EmbeddedConfig {
 			continue
 		}
 		cmds := []string{"index", "setup"}
-		if cm.Labels["app.kubernetes.io/component"] == "collector" {
+		switch cm.Labels["app.kubernetes.io/component"] {
+		case "collector":
 			cmds = []string{"collect"}
+		case "receiver":
+			cmds = []string{"receive"}
 		}
 		out = append(out, EmbeddedConfig{Object: o, Config: s, For: cmds})
 	}

@@ -77,8 +77,8 @@ func TestPlainManifestsDecodeStrictly(t *testing.T) {
 	for _, o := range loadPlain(t) {
 		got[o.Kind]++
 	}
-	want := map[string]int{"Namespace": 1, "PriorityClass": 1, "ServiceAccount": 3, "ConfigMap": 2,
-		"DaemonSet": 1, "Deployment": 1, "PodDisruptionBudget": 1, "Job": 1}
+	want := map[string]int{"Namespace": 1, "PriorityClass": 1, "ServiceAccount": 3, "ConfigMap": 3,
+		"DaemonSet": 1, "Deployment": 2, "PodDisruptionBudget": 2, "Job": 1, "Service": 1}
 	for k, n := range want {
 		if got[k] != n {
 			t.Errorf("%s: got %d objects, want %d", k, got[k], n)
@@ -179,6 +179,7 @@ func TestConfigMapsMatchExamples(t *testing.T) {
 	for _, tc := range []struct{ manifest, example string }{
 		{"collector-configmap.yaml", "collector.yaml"},
 		{"cluster-configmap.yaml", "indexer.yaml"},
+		{"receiver.yaml", "receiver.yaml"},
 	} {
 		t.Run(tc.manifest, func(t *testing.T) {
 			example, err := os.ReadFile(filepath.Join(examplesDir, tc.example))
