@@ -64,7 +64,7 @@ func TestAggregateHubbleFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"aggregate", "--level", "2", p}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"aggregate", "--now", "2025-06-10T12:00:00Z", "--level", "2", p}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	var flows, l7s []map[string]any
@@ -117,7 +117,7 @@ func TestAggregateGoldmaneFile(t *testing.T) {
 	}
 	var out bytes.Buffer
 	errb.Reset()
-	if code := run(context.Background(), []string{"aggregate", renamed}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"aggregate", "--now", "2025-06-10T12:00:00Z", renamed}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	if n := strings.Count(out.String(), "\n"); n != 40 {

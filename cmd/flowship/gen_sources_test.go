@@ -35,7 +35,7 @@ func TestGenHubbleAndGoldmane(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"aggregate", renamed}, &out, &errb); code != 0 || out.Len() == 0 {
+	if code := run(context.Background(), []string{"aggregate", "--now", "2025-06-10T12:00:00Z", renamed}, &out, &errb); code != 0 || out.Len() == 0 {
 		t.Fatalf("aggregate of generated Hubble lines: exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(errb.String(), "flows") || !strings.Contains(errb.String(), "l7") {
