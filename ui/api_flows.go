@@ -6,6 +6,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/ui/auth"
 )
 
 // Endpoint is one end of a flow as the Flow Visualizer groups it: Group is
@@ -101,6 +102,14 @@ func (s *Server) handleFlowGraph(_ http.ResponseWriter, r *http.Request) (any, e
 	if err != nil {
 		return nil, err
 	}
+	// Arcs name the enforced policies the user may read; hidden ones show
+	// as one "*" (auth.Hidden).
+	enforced := []any{obj{"term": obj{"policy_hits.list": "enforced"}}}
+	hidden := obj{"bool": obj{"must_not": []any{obj{"match_all": obj{}}}}}
+	if c := auth.ReadableHits(q.Principal, auth.PolicyHitFields()); c != nil {
+		hidden = obj{"bool": obj{"filter": enforced, "must_not": []any{c}}}
+		enforced = append(enforced, c)
+	}
 	sources := []source{
 		{"st", "source_type"}, {"sn", "source_namespace"}, {"sa", "source_name_aggr"},
 		{"dt", "dest_type"}, {"dn", "dest_namespace"}, {"da", "dest_name_aggr"}, {"a", "action"},
@@ -110,8 +119,9 @@ func (s *Server) handleFlowGraph(_ http.ResponseWriter, r *http.Request) (any, e
 			"proto": obj{"terms": obj{"field": "proto", "size": 1}},
 			"flows": obj{"sum": obj{"field": "num_flows"}}}},
 		"pol": obj{"nested": obj{"path": "policy_hits"}, "aggs": obj{
-			"enf": obj{"filter": obj{"term": obj{"policy_hits.list": "enforced"}}, "aggs": obj{
-				"names": obj{"terms": obj{"field": "policy_hits.name", "size": 5}}}}}},
+			"enf": obj{"filter": obj{"bool": obj{"filter": enforced}}, "aggs": obj{
+				"names": obj{"terms": obj{"field": "policy_hits.name", "size": 5}}}},
+			"hid": obj{"filter": hidden}}},
 	})
 	arcs := []Arc{}
 	var total Counts
@@ -129,6 +139,9 @@ func (s *Server) handleFlowGraph(_ http.ResponseWriter, r *http.Request) (any, e
 		}
 		for _, p := range b.Get("pol.enf.names.buckets").Array() {
 			a.Policies = append(a.Policies, p.Get("key").String())
+		}
+		if b.Get("pol.hid.doc_count").Int() > 0 {
+			a.Policies = append(a.Policies, auth.Hidden)
 		}
 		total.add(a.Counts)
 		arcs = append(arcs, a)

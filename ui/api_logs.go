@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/ui/auth"
 )
 
 // maxPage bounds the documents of one flow-log page (and one export).
@@ -56,7 +58,11 @@ func (s *Server) handleFlowLogs(_ http.ResponseWriter, r *http.Request) (any, er
 	hits := gjson.GetBytes(res, "hits.hits").Array()
 	docs := make([]json.RawMessage, 0, len(hits))
 	for _, h := range hits {
-		docs = append(docs, json.RawMessage(h.Get("_source").Raw))
+		src, err := auth.RedactSource(q.Principal, []byte(h.Get("_source").Raw))
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, json.RawMessage(src))
 	}
 	var next any
 	if len(hits) > 0 {
@@ -68,16 +74,24 @@ func (s *Server) handleFlowLogs(_ http.ResponseWriter, r *http.Request) (any, er
 
 // handleExport answers the same page as NDJSON, one document a line.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
-	_, res, err := s.flowLogPage(r)
+	q, res, err := s.flowLogPage(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	hits := gjson.GetBytes(res, "hits.hits").Array()
+	out := make([]byte, 0, len(res))
+	for _, h := range hits {
+		src, err := auth.RedactSource(q.Principal, []byte(h.Get("_source").Raw))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out = append(append(out, src...), '\n')
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Content-Disposition", `attachment; filename="flowship-flows.ndjson"`)
-	for _, h := range gjson.GetBytes(res, "hits.hits").Array() {
-		_, _ = w.Write(append([]byte(h.Get("_source").Raw), '\n'))
-	}
+	_, _ = w.Write(out)
 }
 
 func encodeCursor(sortRaw string) string {
@@ -126,13 +140,25 @@ func (s *Server) handleHints(_ http.ResponseWriter, r *http.Request) (any, error
 		slices.Sort(keys)
 		return nil, badf("hint=%q: want one of %v", h, keys)
 	}
+	agg, path := obj{"terms": obj{"field": field, "size": 100}}, "aggregations.v.buckets"
+	if h == "tier" || h == "policy" {
+		// Policy names and tiers come from the policy hits the user may
+		// read only (the deciding "policy" field would name hidden ones).
+		readable := auth.ReadableHits(q.Principal, auth.PolicyHitFields())
+		if readable == nil {
+			readable = obj{"match_all": obj{}}
+		}
+		agg = obj{"nested": obj{"path": "policy_hits"}, "aggs": obj{"r": obj{"filter": readable, "aggs": obj{
+			"v": obj{"terms": obj{"field": "policy_hits." + strings.TrimPrefix(field, "policy."), "size": 100}}}}}}
+		path = "aggregations.v.r.v.buckets"
+	}
 	res, err := s.es.search(r.Context(), s.alias(pipeline.KindFlow), obj{"size": 0, "track_total_hits": false,
-		"query": boolFilter(q.Clauses), "aggs": obj{"v": obj{"terms": obj{"field": field, "size": 100}}}})
+		"query": boolFilter(q.Clauses), "aggs": obj{"v": agg}})
 	if err != nil {
 		return nil, err
 	}
 	vals := []string{}
-	for _, b := range gjson.GetBytes(res, "aggregations.v.buckets").Array() {
+	for _, b := range gjson.GetBytes(res, path).Array() {
 		vals = append(vals, b.Get("key").String())
 	}
 	return obj{"hint": h, "values": vals}, nil

@@ -2,12 +2,14 @@ package ui
 
 import (
 	"cmp"
+	"fmt"
 	"net/http"
 	"slices"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/ui/auth"
 )
 
 // Verdicts are a policy's or rule's counts over the flows whose trace hit
@@ -88,7 +90,7 @@ func (s *Server) handleBoard(_ http.ResponseWriter, r *http.Request) (any, error
 	}
 	lists := obj{"enforced": []BoardTier{}, "pending": []BoardTier{}, "transit": []BoardTier{}}
 	for _, l := range gjson.GetBytes(res, "aggregations.hits.lists.buckets").Array() {
-		lists[l.Get("key").String()] = boardTiers(l)
+		lists[l.Get("key").String()] = boardTiers(l, q.Principal)
 	}
 	var since any
 	if t := gjson.GetBytes(res, "aggregations.since.f.t.value_as_string"); t.Exists() {
@@ -107,8 +109,13 @@ func (s *Server) handleBoard(_ http.ResponseWriter, r *http.Request) (any, error
 // selected by no earlier tier. Policies of a tier share their trace
 // position, and flow logs do not carry a policy's order value, so they
 // are listed by name.
-func boardTiers(list gjson.Result) []BoardTier {
+//
+// Policies p may not read (auth.PolicyReadable) are merged into one policy
+// "*" of one tier "*", whose counts are their sums, so totals stay true
+// and hidden names, tiers and namespaces never leave the API.
+func boardTiers(list gjson.Result, pr *auth.Principal) []BoardTier {
 	tiers := []BoardTier{}
+	var hid *BoardTier
 	for _, t := range list.Get("tiers.buckets").Array() {
 		bt := BoardTier{Tier: t.Get("key").String(), Order: t.Get("order.value").Float(), Policies: []BoardPolicy{}}
 		for _, p := range t.Get("policies.buckets").Array() {
@@ -123,12 +130,32 @@ func boardTiers(list gjson.Result) []BoardTier {
 			for _, a := range p.Get("actions.buckets").Array() {
 				bp.addAction(a.Get("key").String(), a.Get("flows.n.value").Int())
 			}
+			if !auth.PolicyReadable(pr, bt.Tier, bp.Namespace) {
+				if hid == nil {
+					hid = &BoardTier{Tier: auth.Hidden, Order: bt.Order, Policies: []BoardPolicy{
+						{Name: auth.Hidden, Kind: auth.Hidden, Namespace: auth.Hidden, Order: bp.Order}}}
+				}
+				h := &hid.Policies[0]
+				hid.Order = max(hid.Order, bt.Order)
+				h.Order = min(h.Order, bp.Order)
+				h.Connections += bp.Connections
+				h.Allowed += bp.Allowed
+				h.Denied += bp.Denied
+				h.Passed += bp.Passed
+				continue
+			}
 			bt.Policies = append(bt.Policies, bp)
+		}
+		if len(bt.Policies) == 0 {
+			continue // every policy of the tier is hidden: so is the tier
 		}
 		slices.SortFunc(bt.Policies, func(a, b BoardPolicy) int {
 			return cmp.Or(cmp.Compare(a.Order, b.Order), cmp.Compare(a.Name, b.Name))
 		})
 		tiers = append(tiers, bt)
+	}
+	if hid != nil {
+		tiers = append(tiers, *hid)
 	}
 	slices.SortFunc(tiers, func(a, b BoardTier) int {
 		return cmp.Or(cmp.Compare(boolInt(a.Tier == "__PROFILE__"), boolInt(b.Tier == "__PROFILE__")),
@@ -171,6 +198,11 @@ func (s *Server) handleRules(_ http.ResponseWriter, r *http.Request) (any, error
 		if err := checkValue(k, v); err != nil {
 			return nil, err
 		}
+	}
+	// The rules of a policy the user may not read are refused whether or
+	// not it exists (auth.RedactPolicy decides from the name's namespace).
+	if probe := "0|" + tier + "|" + name + "|allow|0"; auth.RedactPolicy(q.Principal, probe) != probe {
+		return nil, errForbidden{fmt.Sprintf("you may not read the policy %s of tier %s", name, tier)}
 	}
 	body := obj{"size": 0, "track_total_hits": false, "query": boolFilter(q.Clauses), "aggs": obj{
 		"hits": obj{"nested": obj{"path": "policy_hits"}, "aggs": obj{

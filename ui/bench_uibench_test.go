@@ -35,6 +35,7 @@ import (
 	"github.com/flowship/flowship/retention"
 	"github.com/flowship/flowship/schema"
 	esink "github.com/flowship/flowship/sinks/elasticsearch"
+	"github.com/flowship/flowship/ui/auth"
 )
 
 func TestUIBench(t *testing.T) {
@@ -67,7 +68,7 @@ func TestUIBench(t *testing.T) {
 		loadBench(t, es, naming, n-have.Count, start)
 		t.Logf("loaded %d flow documents in %s", n-have.Count, time.Since(loadStart).Round(time.Second))
 	}
-	srv := New(DefaultConfig(), es, naming, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := New(DefaultConfig(), es, testAuth(t, DefaultConfig(), auth.ESEndpoint{}), naming, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv.now = func() time.Time { return end }
 	h := srv.Handler()
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -192,7 +193,7 @@ func (a arcSearcher) search(_ context.Context, _ string, body any) ([]byte, erro
 // benchRender opens the Flow Visualizer on 2,000 arcs five times and
 // returns the render times the page measured (data-render-ms).
 func benchRender(t *testing.T) []string {
-	s := &Server{cfg: DefaultConfig(), es: arcSearcher{2000}, naming: esink.DefaultNaming(), log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now}
+	s := &Server{cfg: DefaultConfig(), es: arcSearcher{2000}, auth: testAuth(t, DefaultConfig(), auth.ESEndpoint{}), naming: esink.DefaultNaming(), log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now}
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
 	ctx := browser(t)

@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/flowship/flowship/ui/auth"
 )
 
 // Config configures `flowship ui` (YAML section "ui"). Elasticsearch
@@ -28,6 +30,13 @@ type Config struct {
 	// MaxArcs caps the flow groups (arcs) one Flow Visualizer or Service
 	// Graph answer holds; the answer says when it was cut. Default 5000.
 	MaxArcs int `yaml:"max_arcs"`
+	// Auth is who may sign in and how (docs/security.md): mode
+	// elasticsearch, kubernetes or none. Default none, which Validate
+	// refuses unless Listen is a loopback address.
+	Auth auth.Config `yaml:"auth"`
+	// RBAC maps Elasticsearch roles to the namespaces their holders see
+	// (elasticsearch mode).
+	RBAC auth.RBAC `yaml:"rbac"`
 }
 
 // TLSConfig holds the server certificate and key (PEM files).
@@ -44,6 +53,7 @@ func DefaultConfig() Config {
 		MaxRange:     90 * 24 * time.Hour,
 		QueryTimeout: 20 * time.Second,
 		MaxArcs:      5000,
+		Auth:         auth.DefaultConfig(),
 	}
 }
 
@@ -67,6 +77,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxArcs < 1 || c.MaxArcs > 65536 {
 		errs = append(errs, fmt.Errorf("ui.max_arcs %d: must be 1..65536", c.MaxArcs))
+	}
+	if err := c.Auth.Validate(c.Listen); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.RBAC.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -14,11 +14,14 @@ import (
 	"testing"
 	"time"
 
+	goes "github.com/elastic/go-elasticsearch/v8"
+
 	"github.com/flowship/flowship/pipeline"
 	"github.com/flowship/flowship/pipeline/pipelinetest/testenv"
 	"github.com/flowship/flowship/retention"
 	"github.com/flowship/flowship/schema"
 	esink "github.com/flowship/flowship/sinks/elasticsearch"
+	"github.com/flowship/flowship/ui/auth"
 )
 
 // t0 is the fixture's time: every document ends within [t0, t0+10m),
@@ -163,8 +166,20 @@ func (d dnsSpec) doc() map[string]any {
 // loadFixture creates templates for a naming of its own (as `flowship
 // setup` does), indexes the fixture (flow documents through
 // schema.AppendWithPolicyHits, the indexer's bulk path) and returns a
-// server over it.
+// server over it (ui.auth.mode none).
 func loadFixture(t *testing.T) (*Server, esink.Naming) {
+	t.Helper()
+	es, naming := indexFixture(t)
+	cfg := DefaultConfig()
+	srv := New(cfg, es, testAuth(t, cfg, auth.ESEndpoint{}), naming, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv.now = func() time.Time { return t0.Add(30 * time.Minute) }
+	return srv, naming
+}
+
+// indexFixture indexes the fixture under a prefix of its own that starts
+// with "flowship-" (the indices the RBAC test users' roles may read) and
+// returns the admin client and the naming.
+func indexFixture(t *testing.T) (*goes.Client, esink.Naming) {
 	t.Helper()
 	es := testenv.ESClient(t)
 	naming := esink.DefaultNaming()
@@ -173,6 +188,7 @@ func loadFixture(t *testing.T) (*Server, esink.Naming) {
 		naming.Prefix = naming.Prefix[len(naming.Prefix)-40:]
 		naming.Prefix = "ui" + strings.TrimLeft(naming.Prefix, "-")
 	}
+	naming.Prefix = "flowship-" + naming.Prefix
 	naming.Cluster = "fixture"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -227,10 +243,7 @@ func loadFixture(t *testing.T) (*Server, esink.Naming) {
 			res.Body.Close()
 		}
 	})
-	cfg := DefaultConfig()
-	srv := New(cfg, es, naming, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv.now = func() time.Time { return t0.Add(30 * time.Minute) }
-	return srv, naming
+	return es, naming
 }
 
 // get calls the API and decodes its JSON answer into v, failing unless the

@@ -4,24 +4,11 @@ import (
 	"net/http"
 
 	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/ui/auth"
 )
 
 // obj is a JSON object of an Elasticsearch request body.
 type obj = map[string]any
-
-// Access is what one request's user may see. Today every user sees
-// everything (issue #11 adds authentication); the type exists so that the
-// RBAC rule plugs into scope and nowhere else.
-type Access struct {
-	// All is true when the user may see every namespace.
-	All bool
-	// Namespaces the user may see when All is false: a flow is visible
-	// when either endpoint is in one of them.
-	Namespaces []string
-}
-
-// accessFor returns the access of r's user.
-func (s *Server) accessFor(*http.Request) Access { return Access{All: true} }
 
 // query is one request's scope over one kind: the parsed filter and the
 // Elasticsearch filter clauses that implement it together with the user's
@@ -35,6 +22,8 @@ type query struct {
 	// Access holds the user's access clauses alone (also in Clauses), for
 	// the few answers that look past the filter, such as "data since".
 	Access []any
+	// Principal is the signed-in user (auth.FromContext); nil sees nothing.
+	Principal *auth.Principal
 }
 
 // scope is the ONE place that turns a request into Elasticsearch filter
@@ -46,7 +35,8 @@ func (s *Server) scope(r *http.Request, kind pipeline.Kind, extra ...string) (qu
 	if err != nil {
 		return query{}, err
 	}
-	q := query{Filter: f, Kind: kind}
+	p := auth.FromContext(r.Context())
+	q := query{Filter: f, Kind: kind, Principal: p}
 	q.Clauses = append(q.Clauses, obj{"range": obj{"@timestamp": obj{
 		"gte": f.From.UnixMilli(), "lt": f.To.UnixMilli(), "format": "epoch_millis"}}})
 	fields := kindFields[kind]
@@ -106,6 +96,10 @@ func (s *Server) scope(r *http.Request, kind pipeline.Kind, extra ...string) (qu
 			if len(f.Policy) > 0 {
 				must = append(must, terms("policy_hits.name", f.Policy))
 			}
+			// A hidden policy's name or tier finds nothing: its existence stays hidden.
+			if c := auth.ReadableHits(p, auth.PolicyHitFields()); c != nil {
+				must = append(must, c)
+			}
 			q.Clauses = append(q.Clauses, obj{"nested": obj{"path": "policy_hits", "query": obj{"bool": obj{"filter": must}}}})
 		}
 	} else {
@@ -118,26 +112,18 @@ func (s *Server) scope(r *http.Request, kind pipeline.Kind, extra ...string) (qu
 			}
 		}
 	}
-	if acc := s.accessFor(r); !acc.All {
-		q.Access = []any{accessClause(fields, acc)}
-		q.Clauses = append(q.Clauses, q.Access...)
+	// The user's access rule (docs/security.md), ANDed beside the filter
+	// bar's clauses so that no filter can widen it.
+	if c := auth.FilterFor(p, accessFields[kind]); c != nil {
+		q.Access = []any{c}
+		q.Clauses = append(q.Clauses, c)
 	}
 	return q, nil
 }
 
-// accessClause limits a query to the flows whose source or destination
-// namespace the user may see (deny everything when there is none).
-func accessClause(fields kindFieldNames, acc Access) any {
-	if len(acc.Namespaces) == 0 {
-		return obj{"bool": obj{"must_not": obj{"match_all": obj{}}}}
-	}
-	should := []any{}
-	for _, f := range []string{fields.srcNS, fields.dstNS} {
-		if f != "" {
-			should = append(should, terms(f, acc.Namespaces))
-		}
-	}
-	return obj{"bool": obj{"should": should, "minimum_should_match": 1}}
+// accessFields are the endpoint fields of each kind for auth.FilterFor.
+var accessFields = map[pipeline.Kind]auth.Fields{
+	pipeline.KindFlow: auth.FlowFields(), pipeline.KindL7: auth.L7Fields(), pipeline.KindDNS: auth.DNSFields(),
 }
 
 func terms(field string, v []string) any { return obj{"terms": obj{field: v}} }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/flowship/flowship/pipeline"
 	esink "github.com/flowship/flowship/sinks/elasticsearch"
+	"github.com/flowship/flowship/ui/auth"
 )
 
 //go:embed assets
@@ -34,13 +35,16 @@ type Server struct {
 	cfg    Config
 	es     searcher
 	naming esink.Naming
+	auth   *auth.Authenticator
 	log    *slog.Logger
 	now    func() time.Time
 }
 
-// New returns a Server that queries es through naming's read aliases.
-func New(cfg Config, es *goes.Client, naming esink.Naming, log *slog.Logger) *Server {
-	return &Server{cfg: cfg, es: esSearcher{es}, naming: naming, log: log, now: time.Now}
+// New returns a Server that queries es through naming's read aliases,
+// with a deciding who may call the API and what they see. es must be
+// built over a.Transport (Open does both).
+func New(cfg Config, es *goes.Client, a *auth.Authenticator, naming esink.Naming, log *slog.Logger) *Server {
+	return &Server{cfg: cfg, es: esSearcher{es}, auth: a, naming: naming, log: log, now: time.Now}
 }
 
 // alias is the read alias of kind.
@@ -50,21 +54,15 @@ func (s *Server) alias(kind pipeline.Kind) string { return s.naming.ReadAlias(ki
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	b := s.cfg.BasePath
-	api := map[string]func(http.ResponseWriter, *http.Request) (any, error){
-		"api/meta":           s.handleMeta,
-		"api/flows/graph":    s.handleFlowGraph,
-		"api/policies/board": s.handleBoard,
-		"api/policies/rules": s.handleRules,
-		"api/services/graph": s.handleServiceGraph,
-		"api/services/http":  s.handleHTTP,
-		"api/services/dns":   s.handleDNS,
-		"api/flowlogs":       s.handleFlowLogs,
-		"api/hints":          s.handleHints,
-	}
+	api := s.api()
+	// Every API answer needs a signed-in user (auth.Require puts the
+	// principal in the context; scope turns it into query clauses). The
+	// page, its assets and healthz are public: they hold no data.
 	for path, h := range api {
-		mux.HandleFunc("GET "+b+path, s.jsonHandler(h))
+		mux.Handle("GET "+b+path, s.auth.Require(s.jsonHandler(h)))
 	}
-	mux.HandleFunc("GET "+b+"api/flowlogs/export", s.handleExport)
+	mux.Handle("GET "+b+"api/flowlogs/export", s.auth.Require(http.HandlerFunc(s.handleExport)))
+	s.auth.Mount(mux, b)
 	mux.HandleFunc("GET "+b+"healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	sub, _ := fs.Sub(assetFS, "assets")
 	static := http.StripPrefix(b+"assets/", http.FileServerFS(sub))
@@ -82,6 +80,21 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusNotFound, obj{"error": "no such API endpoint: " + r.Method + " " + r.URL.Path})
 	})
 	return securityHeaders(mux)
+}
+
+// api are the JSON endpoints (besides the export) by path under BasePath.
+func (s *Server) api() map[string]func(http.ResponseWriter, *http.Request) (any, error) {
+	return map[string]func(http.ResponseWriter, *http.Request) (any, error){
+		"api/meta":           s.handleMeta,
+		"api/flows/graph":    s.handleFlowGraph,
+		"api/policies/board": s.handleBoard,
+		"api/policies/rules": s.handleRules,
+		"api/services/graph": s.handleServiceGraph,
+		"api/services/http":  s.handleHTTP,
+		"api/services/dns":   s.handleDNS,
+		"api/flowlogs":       s.handleFlowLogs,
+		"api/hints":          s.handleHints,
+	}
 }
 
 // securityHeaders forbids loading anything from another host.
@@ -113,9 +126,12 @@ func (s *Server) jsonHandler(h func(http.ResponseWriter, *http.Request) (any, er
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var bad badRequest
 	var es errES
+	var forbidden errForbidden
 	switch {
 	case errors.As(err, &bad):
 		writeJSON(w, http.StatusBadRequest, obj{"error": bad.msg})
+	case errors.As(err, &forbidden):
+		writeJSON(w, http.StatusForbidden, obj{"error": forbidden.msg})
 	case errors.As(err, &es):
 		s.log.Warn("ui: query failed", "path", r.URL.Path, "err", err)
 		writeJSON(w, http.StatusBadGateway, obj{"error": "the Elasticsearch query failed; the flowship ui log has the reason"})
@@ -124,6 +140,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusInternalServerError, obj{"error": "internal error; the flowship ui log has the reason"})
 	}
 }
+
+// errForbidden is a request for something the user may not see (403).
+type errForbidden struct{ msg string }
+
+func (e errForbidden) Error() string { return e.msg }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

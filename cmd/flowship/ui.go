@@ -5,10 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 
-	esink "github.com/flowship/flowship/sinks/elasticsearch"
+	"github.com/flowship/flowship/pipeline/telemetry"
 	"github.com/flowship/flowship/ui"
 )
 
@@ -38,7 +37,12 @@ func runUI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // serveUI starts the UI on cfg.UI.Listen, prints its URL and serves until
 // ctx ends. The demo calls it too.
 func serveUI(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
-	client, err := esink.NewClient(cfg.Index.Elasticsearch)
+	prov, err := telemetry.New(cfg.Telemetry, "ui", stderr)
+	if err != nil {
+		return err
+	}
+	// The authenticator (ui.auth) and the Elasticsearch client it wraps.
+	srv, err := ui.Open(cfg.UI, cfg.Index.Elasticsearch, prov.Telemetry())
 	if err != nil {
 		return err
 	}
@@ -46,8 +50,6 @@ func serveUI(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("ui.listen %s: %w", cfg.UI.Listen, err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	srv := ui.New(cfg.UI, client, cfg.Index.Elasticsearch.Naming, log)
 	fmt.Fprintf(stdout, "flowship ui: serving %s (Ctrl-C stops it)\n", srv.URL(ln))
 	return srv.Serve(ctx, ln)
 }

@@ -16,6 +16,25 @@ func NewClient(cfg Config) (*goes.Client, error) {
 	return c, err
 }
 
+// HTTPTransport returns the HTTP transport NewClient uses: cfg's TLS
+// settings (CA file, opt-in skip-verify), no credentials. `flowship ui`
+// verifies sign-ins over it and wraps it for NewClientWithTransport.
+func HTTPTransport(cfg Config) (*http.Transport, error) { return httpTransport(cfg) }
+
+// NewClientWithTransport is NewClient over rt (HTTPTransport's, possibly
+// wrapped: `flowship ui` runs each query as the signed-in user that way).
+func NewClientWithTransport(cfg Config, rt http.RoundTripper) (*goes.Client, error) {
+	password, apiKey, err := cfg.secrets()
+	if err != nil {
+		return nil, err
+	}
+	client, err := goes.NewClient(goes.Config{Addresses: cfg.URLs, Username: cfg.Username, Password: password, APIKey: apiKey, Transport: rt})
+	if err != nil {
+		return nil, fmt.Errorf("elasticsearch: creating client for %v: %w", cfg.URLs, err)
+	}
+	return client, nil
+}
+
 // newClient builds a client from cfg. withoutRetry turns the transport's
 // retries off (the sink retries per item itself) and compresses request
 // bodies when cfg.Compress. It also returns the HTTP transport and the

@@ -35,10 +35,66 @@
     const url = BASE + "api/" + path + "?" + filterQuery(extra).toString();
     return fetch(url, { headers: { Accept: "application/json" } }).then(async (r) => {
       const body = await r.json().catch(() => ({ error: "answer was not JSON (HTTP " + r.status + ")" }));
+      if (r.status === 401) showSignIn(body.error);
       if (!r.ok) throw new Error(body.error || ("HTTP " + r.status));
       return body;
     });
   }
+
+  // ---------- sign-in (ui.auth; the server decides what each user sees) ----------
+  const auth = { csrf: "", user: null };
+  function csrfToken() {
+    if (auth.csrf) return auth.csrf;
+    const m = document.cookie.match(/(?:^|;\s*)flowship_csrf=([^;]*)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+  function post(path, body) {
+    const headers = { "X-CSRF-Token": csrfToken(), Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(BASE + path, { method: "POST", headers: headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  }
+  function signedIn(who) {
+    auth.user = who;
+    auth.csrf = who.csrf_token || "";
+    document.body.classList.remove("signed-out");
+    document.body.dataset.user = who.name;
+    document.getElementById("user-name").textContent = who.mode === "none" ? "no sign-in (local demo)" : who.name;
+    document.getElementById("signout").hidden = who.mode === "none";
+    document.getElementById("user").hidden = false;
+  }
+  function showSignIn(reason) {
+    seq++;
+    auth.user = null;
+    document.body.classList.add("signed-out");
+    document.body.dataset.state = "signin";
+    delete document.body.dataset.user;
+    document.getElementById("user").hidden = true;
+    setStatus("");
+    const f = el("form", { class: "signin", "aria-label": "Sign in" });
+    f.append(el("h2", {}, "Sign in to flowship"),
+      el("label", {}, "User name", el("input", { name: "username", autocomplete: "username" })),
+      el("label", {}, "Password", el("input", { name: "password", type: "password", autocomplete: "current-password" })),
+      el("label", {}, "or a Kubernetes token", el("textarea", { name: "token", rows: "2" })),
+      el("button", { type: "submit" }, "Sign in"),
+      el("p", { class: "error", role: "alert" }, reason && reason !== "sign in first" ? reason : ""));
+    f.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const v = (n) => f.elements[n].value;
+      const body = v("token").trim() ? { token: v("token").trim() } : { username: v("username"), password: v("password") };
+      post("auth/signin", body).then(async (r) => {
+        const who = await r.json().catch(() => ({}));
+        if (!r.ok) throw new Error(who.error || ("HTTP " + r.status));
+        signedIn(who);
+        route();
+        loadHints();
+      }).catch((err) => { f.querySelector(".error").textContent = "Sign-in failed: " + err.message; });
+    });
+    main.replaceChildren(f);
+    f.elements.username.focus();
+  }
+  document.getElementById("signout").addEventListener("click", () => {
+    post("auth/signout").finally(() => { auth.csrf = ""; showSignIn(); });
+  });
 
   // ---------- filter bar ----------
   function fillForm() {
@@ -466,7 +522,13 @@
       document.body.dataset.state = "error";
     });
   }
-  window.addEventListener("hashchange", () => { state.selection = null; route(); });
-  route();
-  loadHints();
+  window.addEventListener("hashchange", () => { state.selection = null; if (auth.user) route(); });
+  fetch(BASE + "auth/whoami", { headers: { Accept: "application/json" } }).then(async (r) => {
+    if (r.status === 401) { showSignIn(); return; }
+    const who = await r.json();
+    if (!r.ok) throw new Error(who.error || ("HTTP " + r.status));
+    signedIn(who);
+    route();
+    loadHints();
+  }).catch((e) => setStatus("Cannot ask who you are: " + e.message, true));
 })();

@@ -100,7 +100,8 @@ func RedactHit(p *Principal, h Hit) Hit {
 }
 
 // RedactSource returns a flow document (its _source JSON) with every
-// policy string and policy hit p may not read hidden; the other fields
+// policy string, policy hit and deciding "policy" entry p may not read
+// hidden; the other fields
 // pass through as they are. For the flow log table and export. A person
 // who reads every policy gets src back unchanged.
 func RedactSource(p *Principal, src []byte) ([]byte, error) {
@@ -133,6 +134,20 @@ func RedactSource(p *Principal, src []byte) ([]byte, error) {
 			pols[k], _ = json.Marshal(ss)
 		}
 		doc["policies"], _ = json.Marshal(pols)
+	}
+	if raw, ok := doc["policy"]; ok && !isNull(raw) {
+		// The deciding enforced entry (schema.FlowDoc): {"tier","name","action","rule","index","staged"}.
+		var pol map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &pol); err != nil {
+			return nil, fmt.Errorf("auth: redacting policy: %w", err)
+		}
+		var tier, name string
+		_ = json.Unmarshal(pol["tier"], &tier)
+		_ = json.Unmarshal(pol["name"], &name)
+		if !PolicyReadable(p, tier, policyNamespace(tier, name)) {
+			pol["tier"], pol["name"], pol["rule"] = json.RawMessage(`"*"`), json.RawMessage(`"*"`), json.RawMessage(`"*"`)
+			doc["policy"], _ = json.Marshal(pol)
+		}
 	}
 	if raw, ok := doc["policy_hits"]; ok && !isNull(raw) {
 		var hits []Hit

@@ -131,3 +131,26 @@ func FuzzRedactSource(f *testing.F) {
 		}
 	})
 }
+
+// TestRedactSourceDecidingPolicy: flow documents also carry "policy", the
+// parsed deciding enforced entry (schema.FlowDoc); a hidden one must not
+// leak its tier, name or rule through the flow log table or export.
+func TestRedactSourceDecidingPolicy(t *testing.T) {
+	shop := &Principal{Access: shopAccess()}
+	for _, c := range []struct{ in, want string }{
+		// Hand-written: other's policy hidden like idx|*|*|action|*, shop's kept.
+		{`{"policy":{"tier":"default","name":"other/default.deny-all","action":"deny","rule":2,"index":0,"staged":false}}`,
+			`{"policy":{"action":"deny","index":0,"name":"*","rule":"*","staged":false,"tier":"*"}}`},
+		{`{"policy":{"tier":"default","name":"shop/default.web","action":"allow","rule":0,"index":1,"staged":false}}`,
+			`{"policy":{"tier":"default","name":"shop/default.web","action":"allow","rule":0,"index":1,"staged":false}}`},
+		{`{"policy":null}`, `{"policy":null}`},
+	} {
+		out, err := RedactSource(shop, []byte(c.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != c.want {
+			t.Errorf("RedactSource(%s)\n got %s\nwant %s", c.in, out, c.want)
+		}
+	}
+}
