@@ -28,16 +28,23 @@ type process struct {
 // output goes to logs/index-<n>.log.
 func (e *e2e) startIndexer(bin string, n int) *process {
 	e.t.Helper()
-	p := &process{log: filepath.Join(e.dir, "logs", fmt.Sprintf("index-%02d.log", n)), exited: make(chan struct{})}
+	return e.startFlowship(bin, "index", e2eConfigFile, n)
+}
+
+// startFlowship runs `flowship <sub> --config cfgPath` with the test's
+// environment; its output goes to logs/<sub>-<n>.log. Cleanup kills it.
+func (e *e2e) startFlowship(bin, sub, cfgPath string, n int) *process {
+	e.t.Helper()
+	p := &process{log: filepath.Join(e.dir, "logs", fmt.Sprintf("%s-%02d.log", sub, n)), exited: make(chan struct{})}
 	f, err := os.Create(p.log)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer f.Close()
-	p.cmd = exec.Command(bin, "index", "--config", e2eConfigFile)
+	p.cmd = exec.Command(bin, sub, "--config", cfgPath)
 	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = e.environ(), f, f
 	if err := p.cmd.Start(); err != nil {
-		e.t.Fatalf("starting flowship index: %v", err)
+		e.t.Fatalf("starting flowship %s: %v", sub, err)
 	}
 	p.started = time.Now()
 	go func() {

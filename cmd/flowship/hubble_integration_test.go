@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -183,22 +182,5 @@ func (e *e2e) hubbleConfig(dir string) string {
 // to logs/collect-<n>.log.
 func (e *e2e) startCollector(bin, cfgPath string, n int) *process {
 	e.t.Helper()
-	p := &process{log: filepath.Join(e.dir, "logs", fmt.Sprintf("collect-%02d.log", n)), exited: make(chan struct{})}
-	f, err := os.Create(p.log)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer f.Close()
-	p.cmd = exec.Command(bin, "collect", "--config", cfgPath)
-	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = e.environ(), f, f
-	if err := p.cmd.Start(); err != nil {
-		e.t.Fatalf("starting flowship collect: %v", err)
-	}
-	p.started = time.Now()
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.exited)
-	}()
-	e.t.Cleanup(func() { _ = p.cmd.Process.Signal(syscall.SIGKILL); <-p.exited })
-	return p
+	return e.startFlowship(bin, "collect", cfgPath, n)
 }

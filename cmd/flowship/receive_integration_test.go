@@ -9,10 +9,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -185,22 +183,5 @@ func (e *e2e) receiveConfig(addr string, pki testPKI) string {
 // logs/receive-<n>.log.
 func (e *e2e) startReceiver(bin, cfgPath string, n int) *process {
 	e.t.Helper()
-	p := &process{log: filepath.Join(e.dir, "logs", fmt.Sprintf("receive-%02d.log", n)), exited: make(chan struct{})}
-	f, err := os.Create(p.log)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer f.Close()
-	p.cmd = exec.Command(bin, "receive", "--config", cfgPath)
-	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = e.environ(), f, f
-	if err := p.cmd.Start(); err != nil {
-		e.t.Fatalf("starting flowship receive: %v", err)
-	}
-	p.started = time.Now()
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.exited)
-	}()
-	e.t.Cleanup(func() { _ = p.cmd.Process.Signal(syscall.SIGKILL); <-p.exited })
-	return p
+	return e.startFlowship(bin, "receive", cfgPath, n)
 }
