@@ -171,7 +171,7 @@ func testAPIPolicyBoard(t *testing.T, h http.Handler) {
 		{"t1.p4", "gnp", false, verdicts{1, 0, 1, 0}},                  // D5
 		{"shop/t2.p2", "np", false, verdicts{5, 5, 0, 0}},              // D1 + D2
 		{"t2.default-deny", "gnp", false, verdicts{4, 0, 4, 0}},        // D3
-		{"__PROFILE__.kns.ci", "profile", false, verdicts{2, 2, 0, 0}}, // D4
+		{"__PROFILE__.kns.ci", "pro", false, verdicts{2, 2, 0, 0}}, // D4
 	}
 	if !equalPols(pols, wantEnforced) {
 		t.Errorf("enforced\n got %+v\nwant %+v", pols, wantEnforced)

@@ -133,7 +133,7 @@ telemetry:
 inputs:
   flows:
     enabled: true
-    paths: [${IT_DIR}/flowlogs/flows.log]
+    paths: ["${IT_DIR}/flowlogs/flows.log"]
     positions_file: ${IT_DIR}/state/flows.positions.json
     poll_interval: 100ms
     linger: 200ms
@@ -147,7 +147,7 @@ aggregation:
   idle_flush: 2s
   dead_letter_log: ${IT_DEAD_LETTER}
 kafka:
-  brokers: [${IT_BROKERS}]
+  brokers: ["${IT_BROKERS}"]
   topics:
     flows: ${IT_TOPIC_FLOWS}
     l7: ${IT_TOPIC_L7}

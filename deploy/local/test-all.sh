@@ -105,7 +105,7 @@ else
 fi
 
 if ((services_ok)); then
-	gotest "integration-kafka-$KAFKA_MAIN" -race -count=1 -tags integration ./...
+	gotest "integration-kafka-$KAFKA_MAIN" -race -count=1 -timeout 30m -tags integration ./...
 
 	# The benchmark harness is its own module: its unit tests, then a short smoke run of the whole
 	# harness against the running services (no numbers are recorded; benchmarks are not timed tests).
@@ -117,7 +117,7 @@ if ((services_ok)); then
 
 	step "switching Kafka to $KAFKA_COMPAT"
 	if "${SERVICES[@]}" down kafka && FLOWSHIP_KAFKA_VERSION=$KAFKA_COMPAT "${SERVICES[@]}" up kafka && use_services_env; then
-		gotest "integration-kafka-$KAFKA_COMPAT" -race -count=1 -tags integration -run Kafka ./...
+		gotest "integration-kafka-$KAFKA_COMPAT" -race -count=1 -timeout 30m -tags integration -run Kafka ./...
 	else
 		fail "services up (Kafka $KAFKA_COMPAT)"
 	fi
