@@ -147,7 +147,7 @@ aggregation:
   idle_flush: 2s
   dead_letter_log: ${IT_DEAD_LETTER}
 kafka:
-  brokers: ["${IT_BROKERS}"]
+  brokers: ["${IT_BOOTSTRAP_BROKER}"]
   topics:
     flows: ${IT_TOPIC_FLOWS}
     l7: ${IT_TOPIC_L7}
