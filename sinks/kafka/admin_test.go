@@ -137,7 +137,7 @@ func TestDeadLetterWriterProducesToTheDeadLetterTopic(t *testing.T) {
 	if err := dw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got := readAll(t, c.ListenAddrs(), 1, 5*time.Second, DefaultTopicDeadLetter)
+	got := readAll(t, c.ListenAddrs(), 1, 30*time.Second, DefaultTopicDeadLetter)
 	if len(got) != 1 {
 		t.Fatalf("read %d dead letters, want 1", len(got))
 	}

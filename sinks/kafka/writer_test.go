@@ -44,7 +44,7 @@ func TestWriterAcksEachBatchOnceAfterKafka(t *testing.T) {
 			t.Errorf("batch %d acks = %v, want exactly one nil", b, got)
 		}
 	}
-	got := readAll(t, c.ListenAddrs(), len(want), 5*time.Second, DefaultTopics().Kinds()...)
+	got := readAll(t, c.ListenAddrs(), len(want), 30*time.Second, DefaultTopics().Kinds()...)
 	if len(got) != len(want) {
 		t.Fatalf("read %d messages, want %d", len(got), len(want))
 	}
@@ -88,7 +88,7 @@ func TestWriterKeepsOrderPerKey(t *testing.T) {
 	}
 	acks.wait(t, batches, 10*time.Second)
 	stop()
-	got := readAll(t, c.ListenAddrs(), seq, 5*time.Second, DefaultTopicFlows)
+	got := readAll(t, c.ListenAddrs(), seq, 30*time.Second, DefaultTopicFlows)
 	if len(got) != seq {
 		t.Fatalf("read %d, want %d", len(got), seq)
 	}
@@ -209,7 +209,7 @@ func TestWriterDeadLettersOversizeAndDeliversTheRest(t *testing.T) {
 			if got := acks.get(0); len(got) != 1 || got[0] != nil {
 				t.Fatalf("acks = %v, want one nil", got)
 			}
-			got := readAll(t, c.ListenAddrs(), 29, 5*time.Second, cfg.Topics.Flows)
+			got := readAll(t, c.ListenAddrs(), 29, 30*time.Second, cfg.Topics.Flows)
 			if len(got) != 29 {
 				t.Fatalf("read %d messages, want the 29 that fit", len(got))
 			}
@@ -307,7 +307,7 @@ func TestWriterCompressionLevelsRoundTrip(t *testing.T) {
 				if got := acks.get(0); len(got) != 1 || got[0] != nil {
 					t.Fatalf("acks = %v, want one nil", got)
 				}
-				for _, r := range readAll(t, c.ListenAddrs(), n, 5*time.Second, DefaultTopicFlows) {
+				for _, r := range readAll(t, c.ListenAddrs(), n, 30*time.Second, DefaultTopicFlows) {
 					rec, err := FromMessage(toKafkaGo(r))
 					if err != nil {
 						t.Fatal(err)
