@@ -99,6 +99,13 @@ func TestChartUIAuthModes(t *testing.T) {
 			t.Errorf("ui mounts: es-credentials %q, ui-tls %q, kube-api %q", mountOf(d, "es-credentials"), mountOf(d, "ui-tls"), mountOf(d, "kube-api"))
 		}
 	})
+	t.Run("ui as root is caught", func(t *testing.T) {
+		objs := renderObjects(t, readValues(t, "minimal-values.yaml", "ui-kubernetes-values.yaml"))
+		find[*appsv1.Deployment](t, objs, "-ui").Spec.Template.Spec.SecurityContext.RunAsNonRoot = nil
+		if err := Invariants(objs); err == nil || !strings.Contains(err.Error(), "the ui needs no node access and must run as non-root") {
+			t.Fatalf("got %v, want the ui's non-root invariant", err)
+		}
+	})
 	for _, tc := range []struct {
 		name, mode string
 		rbac       map[string]any
