@@ -207,3 +207,17 @@ func uiConfig(t *testing.T, objs []Object) uiConfigFile {
 	}
 	return f
 }
+
+// TestChartUINotes: the install notes say how to reach the ui.
+func TestChartUINotes(t *testing.T) {
+	out, err := render(readValues(t, "minimal-values.yaml", "ui-elasticsearch-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := out["flowship/templates/NOTES.txt"]
+	for _, want := range []string{"port-forward deploy/flowship-ui 9090:9090", "https://localhost:9090/", "port 9465"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("NOTES.txt lacks %q:\n%s", want, notes)
+		}
+	}
+}
