@@ -256,7 +256,7 @@ var sectionsFor = map[string][]Section{
 	"collect": {SecTelemetry, SecInputs, SecAggregation, SecKafka},
 	"index":   {SecTelemetry, SecKafka, SecConsumer, SecElasticsearch, SecRetention},
 	"setup":   {SecKafka, SecTopicSetup, SecElasticsearch, SecRetention},
-	"ui":      {SecElasticsearch, SecUI},
+	"ui":      {SecTelemetry, SecElasticsearch, SecUI},
 	"receive": {SecTelemetry, SecKafka, SecReceive},
 	"all":     nil,
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/flowship/flowship/pipeline/telemetry"
 	"github.com/flowship/flowship/ui"
 )
@@ -16,12 +18,12 @@ import (
 func runUI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ui", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "configuration file (YAML); sections index.elasticsearch and ui")
+	configPath := fs.String("config", "", "configuration file (YAML); sections telemetry, index.elasticsearch and ui")
 	listen := fs.String("listen", "", "listen address (overrides ui.listen)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
-	cfg, err := readConfig(*configPath, sectionsFor["ui"]...)
+	cfg, err := readConfigOver(uiDefaults(), *configPath, sectionsFor["ui"]...)
 	if err != nil {
 		return err
 	}
@@ -34,8 +36,20 @@ func runUI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return serveUI(ctx, cfg, stdout, stderr)
 }
 
+// UITelemetryListen is the ui's default telemetry.listen: not the other
+// subcommands' :9464, so an indexer and a ui on one host do not clash.
+const UITelemetryListen = ":9465"
+
+// uiDefaults is DefaultConfig with the ui's own telemetry port.
+func uiDefaults() Config {
+	c := DefaultConfig()
+	c.Telemetry.Listen = UITelemetryListen
+	return c
+}
+
 // serveUI starts the UI on cfg.UI.Listen, prints its URL and serves until
-// ctx ends. The demo calls it too.
+// ctx ends, with the telemetry endpoint (/metrics, /healthz, /readyz) of
+// cfg.Telemetry beside it. The demo calls it too.
 func serveUI(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	prov, err := telemetry.New(cfg.Telemetry, "ui", stderr)
 	if err != nil {
@@ -51,5 +65,8 @@ func serveUI(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("ui.listen %s: %w", cfg.UI.Listen, err)
 	}
 	fmt.Fprintf(stdout, "flowship ui: serving %s (Ctrl-C stops it)\n", srv.URL(ln))
-	return srv.Serve(ctx, ln)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return prov.Run(gctx) })
+	g.Go(func() error { return srv.Serve(gctx, ln) })
+	return g.Wait()
 }

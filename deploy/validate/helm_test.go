@@ -30,6 +30,8 @@ var valuesCases = []valuesCase{
 	{"sasl-tls", []string{"minimal-values.yaml", "sasl-tls-values.yaml"}},
 	{"nonroot", []string{"minimal-values.yaml", "nonroot-values.yaml"}},
 	{"receiver", []string{"minimal-values.yaml", "sasl-tls-values.yaml", "receiver-values.yaml"}},
+	{"ui-elasticsearch", []string{"minimal-values.yaml", "ui-elasticsearch-values.yaml"}},
+	{"ui-kubernetes", []string{"minimal-values.yaml", "ui-kubernetes-values.yaml"}},
 }
 
 // readValues merges value files like repeated -f flags (later wins, maps

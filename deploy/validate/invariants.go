@@ -28,6 +28,7 @@ const ConfigKey = "flowship.yaml"
 //   - the collector: hostPath mounts under /var/log/calico read-only,
 //     NODE_NAME from fieldRef spec.nodeName, a toleration for every taint,
 //     a priority class, no service account token;
+//   - the ui (component label ui): non-root;
 //   - the indexer: non-root, replicas no more than the partitions set in
 //     its config (topic_setup.partitions), a PodDisruptionBudget;
 //   - no service account mounts an API token (no component needs one).
@@ -47,7 +48,11 @@ func Invariants(objs []Object) error {
 		case *appsv1.Deployment:
 			deployments++
 			checkPod(o, &v.Spec.Template.Spec, true, add)
-			checkIndexer(o, v, configs, add)
+			if v.Labels["app.kubernetes.io/component"] == "ui" {
+				checkUI(o, v, add)
+			} else {
+				checkIndexer(o, v, configs, add)
+			}
 		case *batchv1.Job:
 			checkPod(o, &v.Spec.Template.Spec, false, add)
 		case *policyv1.PodDisruptionBudget:
@@ -206,6 +211,14 @@ func checkIndexer(o Object, d *appsv1.Deployment, configs map[string]string, add
 	}
 }
 
+// checkUI: the ui reads Elasticsearch only and must run as non-root.
+func checkUI(o Object, d *appsv1.Deployment, add addFunc) {
+	sc := d.Spec.Template.Spec.SecurityContext
+	if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
+		add(o, "the ui needs no node access and must run as non-root")
+	}
+}
+
 // configMaps returns the flowship config of every ConfigMap by name.
 func configMaps(objs []Object) map[string]string {
 	out := map[string]string{}
@@ -221,7 +234,8 @@ func configMaps(objs []Object) map[string]string {
 
 // Configs returns the flowship config files embedded in ConfigMaps, with
 // the subcommands each serves (from the ConfigMap's component label):
-// collector → collect; indexer and setup → index and setup.
+// collector → collect; receiver → receive; ui → ui; indexer and setup →
+// index and setup.
 func Configs(objs []Object) []EmbeddedConfig {
 	var out []EmbeddedConfig
 	for _, o := range objs {
@@ -239,6 +253,8 @@ func Configs(objs []Object) []EmbeddedConfig {
 			cmds = []string{"collect"}
 		case "receiver":
 			cmds = []string{"receive"}
+		case "ui":
+			cmds = []string{"ui"}
 		}
 		out = append(out, EmbeddedConfig{Object: o, Config: s, For: cmds})
 	}

@@ -77,8 +77,9 @@ func TestPlainManifestsDecodeStrictly(t *testing.T) {
 	for _, o := range loadPlain(t) {
 		got[o.Kind]++
 	}
-	want := map[string]int{"Namespace": 1, "PriorityClass": 1, "ServiceAccount": 3, "ConfigMap": 3,
-		"DaemonSet": 1, "Deployment": 2, "PodDisruptionBudget": 2, "Job": 1, "Service": 1}
+	want := map[string]int{"Namespace": 1, "PriorityClass": 1, "ServiceAccount": 4, "ConfigMap": 4,
+		"DaemonSet": 1, "Deployment": 3, "PodDisruptionBudget": 2, "Job": 1, "Service": 2,
+		"ClusterRole": 1, "ClusterRoleBinding": 1}
 	for k, n := range want {
 		if got[k] != n {
 			t.Errorf("%s: got %d objects, want %d", k, got[k], n)
@@ -160,7 +161,9 @@ func TestInvariantsCatchViolations(t *testing.T) {
 				case *appsv1.DaemonSet:
 					ds = v
 				case *appsv1.Deployment:
-					d = v
+					if v.Labels["app.kubernetes.io/component"] == "indexer" {
+						d = v
+					}
 				}
 			}
 			tc.mutate(ds, d)
@@ -180,6 +183,7 @@ func TestConfigMapsMatchExamples(t *testing.T) {
 		{"collector-configmap.yaml", "collector.yaml"},
 		{"cluster-configmap.yaml", "indexer.yaml"},
 		{"receiver.yaml", "receiver.yaml"},
+		{"ui.yaml", "ui.yaml"},
 	} {
 		t.Run(tc.manifest, func(t *testing.T) {
 			example, err := os.ReadFile(filepath.Join(examplesDir, tc.example))

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
@@ -18,7 +19,7 @@ func uiAuthValues(t *testing.T, mode string, rbac map[string]any) map[string]any
 
 func TestChartUIAuthModes(t *testing.T) {
 	t.Run("kubernetes", func(t *testing.T) {
-		objs := renderObjects(t, uiAuthValues(t, "kubernetes", nil))
+		objs := renderObjects(t, readValues(t, "minimal-values.yaml", "ui-kubernetes-values.yaml"))
 		if err := Invariants(objs); err != nil {
 			t.Fatal(err)
 		}
@@ -47,24 +48,62 @@ func TestChartUIAuthModes(t *testing.T) {
 		if crb.RoleRef.Name != cr.Name || len(crb.Subjects) != 1 || crb.Subjects[0].Name != sa.Name || crb.Subjects[0].Namespace != "flowship" {
 			t.Errorf("binding %+v does not bind %s to %s", crb, cr.Name, sa.Name)
 		}
-		cfg := uiAuthConfig(t, objs)
-		if cfg.UI.Auth["mode"] != "kubernetes" || cfg.UI.Auth["kubernetes"] == nil || cfg.UI.Auth["cache_ttl"] != "1m" {
-			t.Errorf("ui-auth.yaml: %+v", cfg.UI.Auth)
+		cfg := uiConfig(t, objs)
+		k, _ := cfg.UI.Auth["kubernetes"].(map[string]any)
+		if cfg.UI.Auth["mode"] != "kubernetes" || k["token_file"] != "/var/run/secrets/flowship/ui/token" || cfg.UI.Auth["cache_ttl"] != "30s" {
+			t.Errorf("ui config auth: %+v", cfg.UI.Auth)
+		}
+		d := checkUIDeployment(t, objs, cfg, sa.Name)
+		// The token the ui calls the API server with: projected, bound to the
+		// pod, at the directory of ui.auth.kubernetes.token_file.
+		var proj *corev1.ProjectedVolumeSource
+		for _, v := range d.Spec.Template.Spec.Volumes {
+			if v.Name == "kube-api" {
+				proj = v.Projected
+			}
+		}
+		if proj == nil || len(proj.Sources) != 2 || proj.Sources[0].ServiceAccountToken == nil || proj.Sources[0].ServiceAccountToken.Path != "token" ||
+			proj.Sources[1].ConfigMap == nil || proj.Sources[1].ConfigMap.Items[0].Path != "ca.crt" {
+			t.Fatalf("kube-api volume %+v: want the projected token and ca.crt", proj)
+		}
+		if m := mountOf(d, "kube-api"); m != "/var/run/secrets/flowship/ui" {
+			t.Errorf("kube-api mounted at %q", m)
 		}
 	})
 	t.Run("elasticsearch", func(t *testing.T) {
-		objs := renderObjects(t, uiAuthValues(t, "elasticsearch", map[string]any{"flowship_ui_shop": []any{"shop"}, "flowship_ui_all": "all"}))
+		objs := renderObjects(t, readValues(t, "minimal-values.yaml", "ui-elasticsearch-values.yaml"))
+		if err := Invariants(objs); err != nil {
+			t.Fatal(err)
+		}
 		for _, o := range objs {
-			if o.Kind == "ClusterRole" || strings.HasSuffix(o.Name, "-ui") {
+			if o.Kind == "ClusterRole" || o.Kind == "ClusterRoleBinding" {
 				t.Errorf("elasticsearch mode rendered %s %s", o.Kind, o.Name)
 			}
 		}
-		cfg := uiAuthConfig(t, objs)
+		cfg := uiConfig(t, objs)
 		if cfg.UI.Auth["mode"] != "elasticsearch" || cfg.UI.Auth["kubernetes"] != nil {
-			t.Errorf("ui-auth.yaml auth: %+v", cfg.UI.Auth)
+			t.Errorf("ui config auth: %+v", cfg.UI.Auth)
 		}
 		if r := cfg.UI.RBAC; len(r) != 2 || r["flowship_ui_all"] != "all" || len(r["flowship_ui_shop"].([]any)) != 1 {
-			t.Errorf("ui-auth.yaml rbac: %+v", r)
+			t.Errorf("ui config rbac: %+v", r)
+		}
+		if cfg.UI.TLS["cert_file"] != "/etc/flowship/ui-tls/tls.crt" {
+			t.Errorf("ui config tls: %+v", cfg.UI.TLS)
+		}
+		es := cfg.Index.Elasticsearch
+		if es["password_file"] != "/etc/flowship/es/password" || es["username"] != "flowship" {
+			t.Errorf("ui config index.elasticsearch: %+v", es)
+		}
+		d := checkUIDeployment(t, objs, cfg, find[*corev1.ServiceAccount](t, objs, "-ui").Name)
+		if mountOf(d, "es-credentials") != "/etc/flowship/es" || mountOf(d, "ui-tls") != "/etc/flowship/ui-tls" || mountOf(d, "kube-api") != "" {
+			t.Errorf("ui mounts: es-credentials %q, ui-tls %q, kube-api %q", mountOf(d, "es-credentials"), mountOf(d, "ui-tls"), mountOf(d, "kube-api"))
+		}
+	})
+	t.Run("ui as root is caught", func(t *testing.T) {
+		objs := renderObjects(t, readValues(t, "minimal-values.yaml", "ui-kubernetes-values.yaml"))
+		find[*appsv1.Deployment](t, objs, "-ui").Spec.Template.Spec.SecurityContext.RunAsNonRoot = nil
+		if err := Invariants(objs); err == nil || !strings.Contains(err.Error(), "the ui needs no node access and must run as non-root") {
+			t.Fatalf("got %v, want the ui's non-root invariant", err)
 		}
 	})
 	for _, tc := range []struct {
@@ -92,19 +131,93 @@ func TestChartUIAuthModes(t *testing.T) {
 	}
 }
 
-type uiAuthFile struct {
+// checkUIDeployment checks what both modes share: `flowship ui` on the ui
+// ConfigMap, a non-loopback listen the Service targets, probes on the
+// telemetry port the config names, the ui's ServiceAccount.
+func checkUIDeployment(t *testing.T, objs []Object, cfg uiConfigFile, sa string) *appsv1.Deployment {
+	t.Helper()
+	d := find[*appsv1.Deployment](t, objs, "-ui")
+	ps := d.Spec.Template.Spec
+	c := ps.Containers[0]
+	if got := strings.Join(c.Args, " "); got != "ui --config /etc/flowship/flowship.yaml" {
+		t.Errorf("ui args %q", got)
+	}
+	if ps.ServiceAccountName != sa {
+		t.Errorf("serviceAccountName %q, want %q", ps.ServiceAccountName, sa)
+	}
+	ports := map[string]int32{}
+	for _, p := range c.Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	if cfg.UI.Listen != "0.0.0.0:9090" || ports["http"] != 9090 {
+		t.Errorf("ui.listen %q, container port http %d: want 0.0.0.0:9090 and 9090", cfg.UI.Listen, ports["http"])
+	}
+	if cfg.Telemetry.Listen != ":9465" || ports["metrics"] != 9465 || c.ReadinessProbe.HTTPGet.Port.StrVal != "metrics" {
+		t.Errorf("telemetry.listen %q, metrics port %d, readiness port %v", cfg.Telemetry.Listen, ports["metrics"], c.ReadinessProbe.HTTPGet.Port)
+	}
+	svc := find[*corev1.Service](t, objs, "-ui")
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort.StrVal != "http" || svc.Spec.Selector["app.kubernetes.io/component"] != "ui" {
+		t.Errorf("ui Service %+v", svc.Spec)
+	}
+	for _, v := range ps.Volumes {
+		if v.Name == "config" && (v.ConfigMap == nil || !strings.HasSuffix(v.ConfigMap.Name, "-ui")) {
+			t.Errorf("config volume %+v: want the ui ConfigMap", v)
+		}
+	}
+	return d
+}
+
+func mountOf(d *appsv1.Deployment, volume string) string {
+	for _, m := range d.Spec.Template.Spec.Containers[0].VolumeMounts {
+		if m.Name == volume {
+			return m.MountPath
+		}
+	}
+	return ""
+}
+
+type uiConfigFile struct {
+	Cluster   string `json:"cluster"`
+	Node      string `json:"node"`
+	Telemetry struct {
+		Listen    string `json:"listen"`
+		LogLevel  string `json:"log_level"`
+		LogFormat string `json:"log_format"`
+	} `json:"telemetry"`
+	Index struct {
+		Elasticsearch map[string]any `json:"elasticsearch"`
+	} `json:"index"`
 	UI struct {
-		Auth map[string]any `json:"auth"`
-		RBAC map[string]any `json:"rbac"`
+		Listen   string         `json:"listen"`
+		BasePath string         `json:"base_path"`
+		TLS      map[string]any `json:"tls"`
+		Auth     map[string]any `json:"auth"`
+		RBAC     map[string]any `json:"rbac"`
 	} `json:"ui"`
 }
 
-func uiAuthConfig(t *testing.T, objs []Object) uiAuthFile {
+// uiConfig decodes the ui's config file strictly (TestEmbeddedConfigsPassCheck
+// also runs `flowship check --for ui` on it).
+func uiConfig(t *testing.T, objs []Object) uiConfigFile {
 	t.Helper()
-	cm := find[*corev1.ConfigMap](t, objs, "-ui-auth")
-	var f uiAuthFile
-	if err := yaml.UnmarshalStrict([]byte(cm.Data["ui-auth.yaml"]), &f); err != nil {
-		t.Fatalf("ui-auth.yaml: %v\n%s", err, cm.Data["ui-auth.yaml"])
+	cm := find[*corev1.ConfigMap](t, objs, "-ui")
+	var f uiConfigFile
+	if err := yaml.UnmarshalStrict([]byte(cm.Data[ConfigKey]), &f); err != nil {
+		t.Fatalf("ui config: %v\n%s", err, cm.Data[ConfigKey])
 	}
 	return f
+}
+
+// TestChartUINotes: the install notes say how to reach the ui.
+func TestChartUINotes(t *testing.T) {
+	out, err := render(readValues(t, "minimal-values.yaml", "ui-elasticsearch-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := out["flowship/templates/NOTES.txt"]
+	for _, want := range []string{"port-forward deploy/flowship-ui 9090:9090", "https://localhost:9090/", "port 9465"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("NOTES.txt lacks %q:\n%s", want, notes)
+		}
+	}
 }

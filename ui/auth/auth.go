@@ -113,6 +113,14 @@ func New(cfg Config, o Options, tel pipeline.Telemetry) (*Authenticator, error) 
 		metric.WithDescription("API requests refused by reason: no_session, bad_session, expired, csrf, revoked, unavailable.")); err != nil {
 		return nil, fmt.Errorf("ui.auth: creating metric: %w", err)
 	}
+	// Every series exists from the start at 0, so /metrics shows them and
+	// rate() and alerts work before the first failure.
+	for _, r := range []string{"ok", "failed", "limited", "unavailable", "bad_request"} {
+		a.signIns.Add(context.Background(), 0, metric.WithAttributes(attribute.String("result", r)))
+	}
+	for _, r := range []string{"no_session", "bad_session", "expired", "csrf", "revoked", "unavailable"} {
+		a.denied.Add(context.Background(), 0, metric.WithAttributes(attribute.String("reason", r)))
+	}
 	switch cfg.Mode {
 	case ModeElasticsearch:
 		if err := o.RBAC.Validate(); err != nil {

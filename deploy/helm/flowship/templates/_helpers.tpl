@@ -104,8 +104,8 @@ connection, TLS, SASL (password from a mounted Secret file) and topics.
 {{- toYaml (mustMergeOverwrite $cfg (deepCopy $c.extraConfig)) -}}
 {{- end -}}
 
-{{/* The config file of the indexer and the setup Job. */}}
-{{- define "flowship.clusterConfig" -}}
+{{/* index.elasticsearch of a config file: the indexer's, setup's and the ui's. */}}
+{{- define "flowship.esConfig" -}}
 {{- $v := .Values -}}
 {{- if not $v.elasticsearch.urls }}{{ fail "elasticsearch.urls: list the Elasticsearch HTTP endpoints" }}{{ end -}}
 {{- $es := dict "urls" $v.elasticsearch.urls "naming" (dict "mode" $v.elasticsearch.naming.mode "prefix" $v.elasticsearch.naming.prefix) -}}
@@ -114,6 +114,13 @@ connection, TLS, SASL (password from a mounted Secret file) and topics.
 {{- $_ := set $es "password_file" "/etc/flowship/es/password" -}}
 {{- end -}}
 {{- if $v.elasticsearch.tls.caSecretName }}{{ $_ := set $es "tls" (dict "ca_file" "/etc/flowship/es-tls/ca.crt") }}{{ end -}}
+{{- toYaml $es -}}
+{{- end -}}
+
+{{/* The config file of the indexer and the setup Job. */}}
+{{- define "flowship.clusterConfig" -}}
+{{- $v := .Values -}}
+{{- $es := include "flowship.esConfig" . | fromYaml -}}
 {{- $ts := $v.kafka.topicSetup -}}
 {{- $d := $v.retention.days -}}
 {{- $ret := dict "mode" $v.retention.mode "replicas" (int $v.retention.replicas) "kinds" (dict "flows" (dict "retention_days" (int $d.flows)) "l7" (dict "retention_days" (int $d.l7)) "dns" (dict "retention_days" (int $d.dns))) -}}
