@@ -108,3 +108,19 @@ func sameSet(a, b []string) bool {
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// The indexer adds policy_hits to flow documents; a stored document with
+// them matches the expected one without, and one whose hits disagree with
+// its policies does not.
+func TestCompareExpectsTheIndexersPolicyHits(t *testing.T) {
+	want := json.RawMessage(`{"num_flows":1,"policies":{"enforced_policies":["0|t1|t1.p1|allow|0"]},"flowship":{"id":"a","bucket_start":600}}`)
+	ph := `{"list":"enforced","index":0,"tier":"t1","kind":"gnp","namespace":"","name":"t1.p1","action":"allow","rule":0}`
+	stored := json.RawMessage(`{"num_flows":1,"policies":{"enforced_policies":["0|t1|t1.p1|allow|0"]},"flowship":{"id":"a","bucket_start":600},"policy_hits":[` + ph + `]}`)
+	if f, _ := compare(map[string]json.RawMessage{"a": want}, map[string][]hit{"a": {{index: "i", source: stored}}}); len(f) != 0 {
+		t.Errorf("findings %+v, want none", f)
+	}
+	wrong := json.RawMessage(strings.Replace(string(stored), `"action":"allow"`, `"action":"deny"`, 1))
+	if f, _ := compare(map[string]json.RawMessage{"a": want}, map[string][]hit{"a": {{index: "i", source: wrong}}}); len(f) != 1 || f[0].what != differing {
+		t.Errorf("findings %+v, want one differing", f)
+	}
+}
