@@ -167,10 +167,10 @@ func testAPIPolicyBoard(t *testing.T, h http.Handler) {
 		t.Errorf("enforced tiers %v, want t1,t2,__PROFILE__", tiers)
 	}
 	wantEnforced := []pol{
-		{"t1.p1", "gnp", false, verdicts{9, 0, 0, 9}},                  // D1 3 + D2 2 + D3 4, all pass
-		{"t1.p4", "gnp", false, verdicts{1, 0, 1, 0}},                  // D5
-		{"shop/t2.p2", "np", false, verdicts{5, 5, 0, 0}},              // D1 + D2
-		{"t2.default-deny", "gnp", false, verdicts{4, 0, 4, 0}},        // D3
+		{"t1.p1", "gnp", false, verdicts{9, 0, 0, 9}},              // D1 3 + D2 2 + D3 4, all pass
+		{"t1.p4", "gnp", false, verdicts{1, 0, 1, 0}},              // D5
+		{"shop/t2.p2", "np", false, verdicts{5, 5, 0, 0}},          // D1 + D2
+		{"t2.default-deny", "gnp", false, verdicts{4, 0, 4, 0}},    // D3
 		{"__PROFILE__.kns.ci", "pro", false, verdicts{2, 2, 0, 0}}, // D4
 	}
 	if !equalPols(pols, wantEnforced) {
