@@ -41,13 +41,14 @@ func TestSniffKind(t *testing.T) {
 	}
 }
 
-// Five Hubble events, hand-aggregated: three ingress TCP events of one
-// storefront -> cart-api connection in one 5-minute window (a SYN, an ACK,
-// a reply) make one flows document of 3 records with num_flows 1 (one
-// connection: the aggregator counts connections started plus those open
-// at their first event) and num_flows_started 1; start_time is the first
-// event's second; a lost_events line and an agent event make no
-// document; the L7 response makes one L7 document.
+// Hubble events, hand-aggregated: four ingress TCP events of one
+// storefront -> cart-api connection in one 5-minute window (a SYN, two
+// ACKs in the same second, a reply) make one flows document of 4 records
+// with num_flows 4 (Hubble's num_flows counts events, issue 9; two equal
+// events in one second are two events, not a Felix policy-split copy)
+// and num_flows_started 1 (the SYN; a reply never starts a connection);
+// start_time is the first event's second; a lost_events line and an
+// agent event make no document; the L7 response makes one L7 document.
 func TestAggregateHubbleFile(t *testing.T) {
 	ev := func(tm, extra string) string {
 		return `{"flow":{"time":"2025-06-10T08:0` + tm + `Z","verdict":"FORWARDED","IP":{"source":"10.42.3.17","destination":"10.42.7.9"},"l4":{"TCP":{"source_port":51544,"destination_port":8080` + extra + `}},"source":{"namespace":"shop","pod_name":"storefront-7d9c5b6f4-2xk8p","workloads":[{"name":"storefront","kind":"Deployment"}]},"destination":{"namespace":"shop","pod_name":"cart-api-5f8b7c9d6-q9w2e","workloads":[{"name":"cart-api","kind":"Deployment"}]},"traffic_direction":"INGRESS"},"node_name":"prod/n1"}`
@@ -55,7 +56,7 @@ func TestAggregateHubbleFile(t *testing.T) {
 	reply := `{"flow":{"time":"2025-06-10T08:03:00Z","verdict":"FORWARDED","IP":{"source":"10.42.7.9","destination":"10.42.3.17"},"l4":{"TCP":{"source_port":8080,"destination_port":51544,"flags":{"ACK":true}}},"source":{"namespace":"shop","pod_name":"cart-api-5f8b7c9d6-q9w2e","workloads":[{"name":"cart-api","kind":"Deployment"}]},"destination":{"namespace":"shop","pod_name":"storefront-7d9c5b6f4-2xk8p","workloads":[{"name":"storefront","kind":"Deployment"}]},"traffic_direction":"INGRESS","is_reply":true},"node_name":"prod/n1"}`
 	l7 := `{"flow":{"time":"2025-06-10T08:03:01Z","verdict":"FORWARDED","IP":{"source":"10.42.7.9","destination":"10.42.3.17"},"l4":{"TCP":{"source_port":8080,"destination_port":51544}},"source":{"namespace":"shop","pod_name":"cart-api-5f8b7c9d6-q9w2e"},"destination":{"namespace":"shop","pod_name":"storefront-7d9c5b6f4-2xk8p"},"Type":"L7","l7":{"type":"RESPONSE","latency_ns":"1000","http":{"code":200,"method":"GET","url":"http://cart-api/x","protocol":"HTTP/1.1"}},"is_reply":true},"node_name":"prod/n1"}`
 	lines := []string{
-		ev("1:00", `,"flags":{"SYN":true}`), ev("2:00", `,"flags":{"ACK":true}`), reply,
+		ev("1:00", `,"flags":{"SYN":true}`), ev("2:00", `,"flags":{"ACK":true}`), ev("2:00", `,"flags":{"ACK":true}`), reply,
 		`{"lost_events":{"source":"PERF_EVENT_RING_BUFFER","num_events_lost":"3"},"node_name":"prod/n1"}`,
 		`{"agent_event":{},"node_name":"prod/n1"}`, l7,
 	}
@@ -83,14 +84,14 @@ func TestAggregateHubbleFile(t *testing.T) {
 		t.Fatalf("%d flows and %d L7 documents, want 1 and 1:\n%s", len(flows), len(l7s), out.String())
 	}
 	f := flows[0]
-	for k, want := range map[string]any{"num_flows": 1.0, "num_flows_started": 1.0, "source_name_aggr": "storefront-*", "dest_name_aggr": "cart-api-*",
+	for k, want := range map[string]any{"num_flows": 4.0, "num_flows_started": 1.0, "num_flows_completed": 0.0, "source_name_aggr": "storefront-*", "dest_name_aggr": "cart-api-*",
 		"dest_port": 8080.0, "reporter": "dst", "action": "allow", "verdict": "FORWARDED", "start_time": 1749542460.0, "end_time": 1749542580.0} {
 		if f[k] != want {
 			t.Errorf("flows %s = %v, want %v", k, f[k], want)
 		}
 	}
-	if recs := f["flowship"].(map[string]any)["records"]; recs != 3.0 {
-		t.Errorf("flowship.records = %v, want 3 events", recs)
+	if recs := f["flowship"].(map[string]any)["records"]; recs != 4.0 {
+		t.Errorf("flowship.records = %v, want 4 events", recs)
 	}
 	if l7s[0]["src_name_aggr"] != "storefront-7d9c5b6f4-*" || l7s[0]["count"] != 1.0 || l7s[0]["response_code"] != "200" {
 		t.Errorf("L7 document %v", l7s[0])
