@@ -143,6 +143,11 @@ func (fp *flowProc) add(p *part) bool {
 	st, seen := p.srcs[src]
 	dup, delta := false, int64(0)
 	switch {
+	case f.Verdict != "":
+		// A Hubble event (docs/sources.md): num_flows counts events, so
+		// every event adds its own; two equal events in one second are
+		// two events, never a policy split copy.
+		delta = carried
 	case !seen:
 		delta = carried
 		st = srcState{start: f.StartTime, carried: carried}
