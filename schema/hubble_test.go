@@ -37,6 +37,8 @@ func flowSummary(f *Flow) string {
 		"svc=" + f.DestServiceNamespace + "/" + f.DestServiceName,
 		"proto=" + f.Proto, "action=" + f.Action, "reporter=" + f.Reporter,
 		"enforced=" + strings.Join(f.Policies.Enforced.Strings(), ","),
+		"pending=" + strings.Join(f.Policies.Pending.Strings(), ","),
+		"all=" + strings.Join(f.Policies.All.Strings(), ","),
 		fmt.Sprintf("flows=%d,%d,%d bytes=%d,%d packets=%d,%d", f.NumFlows, f.NumFlowsStarted, f.NumFlowsCompleted, f.BytesIn, f.BytesOut, f.PacketsIn, f.PacketsOut),
 		"verdict=" + f.Verdict + "|" + f.DropReasonDesc,
 	}, "\n")
@@ -56,6 +58,8 @@ proto=icmp6
 action=deny
 reporter=src
 enforced=0|__PROFILE__|__PROFILE__.cilium-default|deny|-1
+pending=0|__PROFILE__|__PROFILE__.cilium-default|deny|-1
+all=0|__PROFILE__|__PROFILE__.cilium-default|deny|-1
 flows=1,0,0 bytes=0,0 packets=0,0
 verdict=DROPPED|INVALID_SOURCE_IP`},
 		{"cilium docs: policy drop of a SYN", ciliumDocPolicyDrop, `t=1692619938,1692619938
@@ -66,6 +70,8 @@ proto=tcp
 action=deny
 reporter=src
 enforced=0|__PROFILE__|__PROFILE__.cilium-default|deny|-1
+pending=0|__PROFILE__|__PROFILE__.cilium-default|deny|-1
+all=0|__PROFILE__|__PROFILE__.cilium-default|deny|-1
 flows=1,1,0 bytes=0,0 packets=0,0
 verdict=DROPPED|POLICY_DENIED`},
 		{"spec: ingress policy verdict allowed by a CiliumNetworkPolicy", specPolicyVerdict, `t=1749542591,1749542591
@@ -76,6 +82,8 @@ proto=tcp
 action=allow
 reporter=dst
 enforced=0|cilium|shop/cart-api-ingress|allow|-2
+pending=0|cilium|shop/cart-api-ingress|allow|-2
+all=0|cilium|shop/cart-api-ingress|allow|-2
 flows=1,1,0 bytes=0,0 packets=0,0
 verdict=FORWARDED|`},
 		{"reply ACK: swapped, not a new connection, world peer, denied by a k8s policy and an egress policy", `{"flow":{"time":"2025-06-10T08:03:12Z","verdict":"DROPPED","IP":{"source":"8.8.8.8","destination":"10.42.3.17"},"l4":{"TCP":{"source_port":443,"destination_port":40000,"flags":{"ACK":true,"FIN":true}}},"source":{"identity":2,"labels":["reserved:world"]},"destination":{"namespace":"shop","pod_name":"db-0","labels":["k8s:app=db","container:x=y"]},"traffic_direction":"EGRESS","is_reply":true,"egress_denied_by":[{"name":"deny-all","namespace":"shop","kind":"NetworkPolicy"},{"name":"global-deny"}],"egress_allowed_by":[{"name":"old"}]},"node_name":"c/n1"}`, `t=1749542592,1749542592
@@ -86,6 +94,8 @@ proto=tcp
 action=deny
 reporter=src
 enforced=0|cilium|old|allow|-2,1|kubernetes|shop/deny-all|deny|-2,2|cilium|global-deny|deny|-2
+pending=0|cilium|old|allow|-2,1|kubernetes|shop/deny-all|deny|-2,2|cilium|global-deny|deny|-2
+all=0|cilium|old|allow|-2,1|kubernetes|shop/deny-all|deny|-2,2|cilium|global-deny|deny|-2
 flows=1,0,0 bytes=0,0 packets=0,0
 verdict=DROPPED|`},
 		{"host and remote-node identities, UDP policy verdict, AUDIT", `{"flow":{"time":"2025-06-10T08:03:12Z","verdict":"AUDIT","IP":{"source":"10.0.3.41","destination":"10.0.5.17"},"l4":{"UDP":{"source_port":5353,"destination_port":53}},"source":{"identity":1,"labels":["reserved:host"]},"destination":{"identity":6,"labels":["reserved:remote-node"]},"event_type":{"type":5},"traffic_direction":"EGRESS"},"node_name":"prod/ip-10-0-3-41"}`, `t=1749542592,1749542592
@@ -95,7 +105,24 @@ svc=-/-
 proto=udp
 action=allow
 reporter=src
-enforced=0|__PROFILE__|__PROFILE__.cilium-default|allow|-1
+enforced=0|__PROFILE__|__PROFILE__.cilium-policy-audit-mode|allow|-1
+pending=0|__PROFILE__|__PROFILE__.cilium-default|deny|-1
+all=0|__PROFILE__|__PROFILE__.cilium-default|deny|-1
+flows=1,1,0 bytes=0,0 packets=0,0
+verdict=AUDIT|`},
+		// AUDIT (policy audit mode): let through, but a named policy would
+		// have denied it: the would-be deny is the pending trace (Calico's
+		// staged view), the enforced trace says why it passed.
+		{"AUDIT with the policy that would deny", `{"flow":{"time":"2025-06-10T08:03:13Z","verdict":"AUDIT","IP":{"source":"10.42.3.17","destination":"10.42.7.9"},"l4":{"TCP":{"source_port":51544,"destination_port":8080,"flags":{"SYN":true}}},"source":{"namespace":"shop","pod_name":"storefront-7d9c5b6f4-2xk8p"},"destination":{"namespace":"shop","pod_name":"cart-api-5f8b7c9d6-q9w2e"},"traffic_direction":"INGRESS","ingress_denied_by":[{"name":"cart-lockdown","namespace":"shop","kind":"NetworkPolicy"}],"egress_allowed_by":[{"name":"storefront-egress","namespace":"shop"}]},"node_name":"prod/n1"}`, `t=1749542593,1749542593
+src=10.42.3.17|storefront-7d9c5b6f4-2xk8p|storefront-7d9c5b6f4-*|shop|51544|wep|
+dst=10.42.7.9|cart-api-5f8b7c9d6-q9w2e|cart-api-5f8b7c9d6-*|shop|8080|wep|
+svc=-/-
+proto=tcp
+action=allow
+reporter=dst
+enforced=0|cilium|shop/storefront-egress|allow|-2
+pending=0|cilium|shop/storefront-egress|allow|-2,1|kubernetes|shop/cart-lockdown|deny|-2
+all=0|cilium|shop/storefront-egress|allow|-2,1|kubernetes|shop/cart-lockdown|deny|-2
 flows=1,1,0 bytes=0,0 packets=0,0
 verdict=AUDIT|`},
 	}
