@@ -205,6 +205,32 @@ func hubblePolicies(f *HubbleFlow, action string) []string {
 	return out
 }
 
+// hubbleTraces returns all_policies, enforced_policies and
+// pending_policies. One trace fills all three, except for an AUDIT event
+// (policy audit mode let through what policy would have dropped): its
+// enforced trace is the policies that allowed it, else
+// "0|__PROFILE__|__PROFILE__.cilium-policy-audit-mode|allow|-1"; its
+// pending trace (Calico's staged view: what enforcing would do), and all,
+// is the would-be deny: the trace of a DROPPED event, ending in the
+// policies that would deny it or, with none named, the default deny.
+func hubbleTraces(f *HubbleFlow, action string) (all, enforced, pending []string) {
+	if f.Verdict != "AUDIT" {
+		t := hubblePolicies(f, action)
+		return t, t, t
+	}
+	pending = hubblePolicies(f, "deny")
+	if !strings.Contains(pending[len(pending)-1], "|deny|") { // allowed_by only: no named denier
+		pending = append(pending, strconv.Itoa(len(pending))+"|__PROFILE__|__PROFILE__.cilium-default|deny|-1")
+	}
+	var allowed []HubblePolicy
+	allowed = append(append(allowed, f.IngressAllowedBy...), f.EgressAllowedBy...)
+	enforced = hubblePolicies(&HubbleFlow{IngressAllowedBy: allowed}, "allow")
+	if strings.Contains(enforced[0], "__PROFILE__.cilium-default") {
+		enforced = []string{"0|__PROFILE__|__PROFILE__.cilium-policy-audit-mode|allow|-1"}
+	}
+	return pending, enforced, pending
+}
+
 // hubbleTier is "kubernetes" for a policy derived from a Kubernetes
 // NetworkPolicy, else "cilium".
 func hubbleTier(p HubblePolicy) string {
