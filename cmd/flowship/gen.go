@@ -24,7 +24,8 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	lines := fs.Int("lines", 0, "stop each kind after this many lines (0: no limit)")
 	windows := fs.Int("windows", -1, "flush windows to generate (default 1, or unlimited with --lines; 0: until interrupted)")
 	start := fs.String("start", cfg.Start.Format(time.RFC3339), "start of the first window, RFC 3339")
-	rotate := fs.String("rotate-size", cfg.RotateSize.String(), "rotate files at this size, e.g. 100MiB")
+	rotate := fs.String("rotate-size", cfg.RotateSize.String(), "rotate files at this size, e.g. 100MiB (hubble: default 10MiB, the exporter's)")
+	fs.IntVar(&cfg.MaxBackups, "max-backups", cfg.MaxBackups, "keep at most this many rotated files per kind (0: all; hubble: default 5, the exporter's)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed; the same flags give byte-identical output")
 	fs.IntVar(&cfg.Namespaces, "namespaces", cfg.Namespaces, "namespaces in the simulated cluster")
 	fs.IntVar(&cfg.Workloads, "workloads", cfg.Workloads, "workloads (Deployments, StatefulSets, DaemonSets, Jobs)")
@@ -48,7 +49,27 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError{fmt.Sprintf("unexpected argument %q; all options are flags, see 'flowship gen -h'", fs.Arg(0))}
 	}
 	if *kind == sourceHubble || *kind == sourceGoldmane {
-		return genSource(*kind, *out, cfg.Seed, *start, *lines, *windows, cfg.FlowsPerWindow, stdout, stderr)
+		rot := hubbleRotation{size: 10 << 20, backups: 5} // Cilium's hubble-export-file-max-size-mb and -max-backups defaults
+		var err error
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "rotate-size":
+				var sz pipeline.ByteSize
+				if sz, err = pipeline.ParseByteSize(*rotate); err != nil || sz < 1024 {
+					err = usageError{fmt.Sprintf("--rotate-size %q: want a size of at least 1KiB", *rotate)}
+				}
+				rot.size = int64(sz)
+			case "max-backups":
+				rot.backups = cfg.MaxBackups
+				if rot.backups < 0 {
+					err = usageError{"--max-backups: must not be negative"}
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return genSource(*kind, *out, cfg.Seed, *start, *lines, *windows, cfg.FlowsPerWindow, rot, stdout, stderr)
 	}
 	if err := genFlags(&cfg, *kind, *lines, *windows, *start, *rotate); err != nil {
 		return err

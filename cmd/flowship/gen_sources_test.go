@@ -24,6 +24,30 @@ func TestGenHubbleAndGoldmane(t *testing.T) {
 			t.Fatalf("%s --out: %s", kind, errb.String())
 		}
 	}
+	// --rotate-size rotates events.log as the exporter does: every event in
+	// the backups and events.log, in order, as on stdout.
+	var stdoutLines, errb0 bytes.Buffer
+	rargs := []string{"gen", "--kind", "hubble", "--seed", "3", "--start", "2025-06-10T08:00:00Z", "--lines", "300"}
+	if code := run(context.Background(), rargs, &stdoutLines, &errb0); code != 0 {
+		t.Fatal(errb0.String())
+	}
+	rdir := t.TempDir()
+	if code := run(context.Background(), append(rargs, "--out", rdir, "--rotate-size", "64KiB", "--max-backups", "0"), &bytes.Buffer{}, &errb0); code != 0 {
+		t.Fatal(errb0.String())
+	}
+	backups, _ := filepath.Glob(filepath.Join(rdir, "hubble", "events-*.log"))
+	var joined []byte
+	for _, f := range append(backups, filepath.Join(rdir, "hubble", "events.log")) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined = append(joined, b...)
+	}
+	if len(backups) < 2 || !bytes.Equal(joined, stdoutLines.Bytes()) {
+		t.Fatalf("%d backups (want at least 2: %d bytes at 64KiB); rotated files hold the same lines: %v\n%s",
+			len(backups), stdoutLines.Len(), bytes.Equal(joined, stdoutLines.Bytes()), errb0.String())
+	}
 	hubble := filepath.Join(dir, "hubble", "events.log")
 	goldmane := filepath.Join(dir, "goldmane", "flows.ndjson")
 	if b, _ := os.ReadFile(goldmane); strings.Count(string(b), "\n") != 40 {

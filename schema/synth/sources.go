@@ -22,6 +22,45 @@ func WriteHubble(w io.Writer, seed uint64, start time.Time, n int) error {
 	return nil
 }
 
+// HubbleFiles is what WriteHubbleFiles wrote.
+type HubbleFiles struct {
+	Live      string   // dir/events.log
+	Backups   []string // rotated files kept, oldest first
+	Rotations int
+}
+
+// WriteHubbleFiles writes the same n lines as WriteHubble to
+// dir/events.log and rotates that file as Cilium's exporter does
+// (pkg/hubble/exporter writes each event with one Write to a lumberjack
+// logger): before a line that would take the file past rotateSize bytes,
+// events.log is renamed events-<time>.log, time being the rotation's time
+// (here the event time of that line, UTC, as 2006-01-02T15-04-05.000, so
+// names are reproducible), and a new events.log is created. At most
+// maxBackups rotated files are kept, the oldest removed first (0: all).
+func WriteHubbleFiles(dir string, seed uint64, start time.Time, n int, rotateSize int64, maxBackups int) (HubbleFiles, error) {
+	rng := rand.New(rand.NewPCG(seed, 0x4b))
+	w := &rotator{dir: dir, base: "events", maxSize: rotateSize, maxBackups: maxBackups}
+	defer w.Close()
+	for i := 0; i < n; i++ {
+		tm := start.Add(time.Duration(i) * 150 * time.Millisecond)
+		w.now = maxTime(w.now, tm)
+		if _, err := io.WriteString(w, hubbleLine(rng, tm)+"\n"); err != nil {
+			return HubbleFiles{}, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return HubbleFiles{}, err
+	}
+	return HubbleFiles{Live: w.live(), Backups: w.backups, Rotations: w.rotations}, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 func hubbleLine(rng *rand.Rand, tm time.Time) string {
 	ts := tm.UTC().Format(time.RFC3339Nano)
 	src, dst := rng.IntN(6), rng.IntN(4)
