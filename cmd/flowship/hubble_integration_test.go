@@ -16,15 +16,20 @@ import (
 	"time"
 
 	"github.com/flowship/flowship/pipeline/pipelinetest/testenv"
+	"github.com/flowship/flowship/schema"
+	"github.com/flowship/flowship/schema/synth"
 )
 
-// TestHubbleCollectKafkaSIGKILLToElasticsearch: Hubble exporter events are
-// appended to events.log, which is rotated the exporter's way (renamed to
-// events-<n>.log, a new events.log opened); `flowship collect` with
-// inputs.hubble runs as a process and is SIGKILLed twice while the file
-// grows; the indexer puts the topics into Elasticsearch. Elasticsearch must
-// then hold exactly the documents `flowship aggregate --kind hubble` makes
-// of the same files: the same _ids, each once, with the same counters.
+// TestHubbleCollectKafkaSIGKILLToElasticsearch: the synth generator's
+// Hubble exporter events (schema/synth, as `flowship gen --kind hubble`
+// writes them, with a few bad lines mixed in) are appended to events.log,
+// which the generator rotates the exporter's way (lumberjack: renamed to
+// events-<time>.log, a new events.log opened) twice while the file grows;
+// `flowship collect` with inputs.hubble runs as a process and is SIGKILLed
+// twice meanwhile; the indexer puts the topics into Elasticsearch.
+// Elasticsearch must then hold exactly the documents `flowship aggregate
+// --kind hubble` makes of the same files: the same _ids, each once, with
+// the same counters.
 func TestHubbleCollectKafkaSIGKILLToElasticsearch(t *testing.T) {
 	t.Parallel()
 	seed := testSeed(t)
@@ -32,48 +37,40 @@ func TestHubbleCollectKafkaSIGKILLToElasticsearch(t *testing.T) {
 	e := newE2E(t, testenv.Elasticsearch(t), nil)
 	bin := buildFlowship(t)
 	hdir := filepath.Join(e.dir, "hubble")
-	if err := os.MkdirAll(hdir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	cfgPath := e.hubbleConfig(hdir)
 
-	var files []string
-	live := filepath.Join(hdir, "events.log")
-	f, err := os.OpenFile(live, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
 	base := time.Now().Add(-2 * time.Hour).Truncate(5 * time.Minute)
+	// About 600 bytes an event: 6000 events rotate twice at 1.5MiB.
+	gen := synth.NewHubbleWriter(hdir, seed, base, 3<<19, 0)
 	c := e.startCollector(bin, cfgPath, 0)
 	kills := 0
-	const events = 6000
-	for i := 0; i < events; i++ {
-		if _, err := f.WriteString(hubbleEvent(rng, base.Add(time.Duration(i)*150*time.Millisecond)) + "\n"); err != nil {
+	const events, chunk = 6000, 250
+	for i := 0; i < events; i += chunk {
+		if err := gen.WriteEvents(chunk); err != nil {
 			t.Fatal(err)
 		}
-		switch i {
-		case 2000, 4000: // the exporter rotates by rename
-			f.Close()
-			rotated := filepath.Join(hdir, fmt.Sprintf("events-%d.log", i))
-			if err := os.Rename(live, rotated); err != nil {
+		// A bad line now and then: counted and skipped, nothing else lost.
+		if i%1000 == 0 {
+			if err := gen.WriteRaw(base, `{"flow":{"time":"`+base.Format(time.RFC3339)+`","verdict":"NOT_A_VERDICT"}}`); err != nil {
 				t.Fatal(err)
 			}
-			files = append(files, rotated)
-			if f, err = os.OpenFile(live, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		case 1500, 4500:
+		}
+		if i == 1500 || i == 4500 {
 			time.Sleep(randDuration(rng, 200*time.Millisecond, time.Second))
 			c.kill(t)
 			kills++
 			c = e.startCollector(bin, cfgPath, kills)
 		}
-		if i%500 == 0 {
-			time.Sleep(50 * time.Millisecond)
-		}
+		time.Sleep(25 * time.Millisecond)
 	}
-	f.Close()
-	files = append(files, live)
+	written, err := gen.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if written.Rotations < 2 {
+		t.Fatalf("the generator rotated events.log %d times, want at least 2", written.Rotations)
+	}
+	files := append(written.Backups, written.Live)
 
 	var out, errb bytes.Buffer
 	args := append([]string{"aggregate", "--config", cfgPath, "--kind", "hubble"}, files...)
@@ -90,7 +87,7 @@ func TestHubbleCollectKafkaSIGKILLToElasticsearch(t *testing.T) {
 		}
 		want[d["flowship"].(map[string]any)["id"].(string)] = d
 	}
-	e.logf("%d events in %d files, collector SIGKILLed %d times; offline: %d documents", events, len(files), kills, len(want))
+	e.logf("%d events in %d files (%d rotations), collector SIGKILLed %d times; offline: %d documents", events, len(files), written.Rotations, kills, len(want))
 
 	indexer := e.start("index", e.cfg, index)
 	e.waitLanded(len(want), 3*time.Minute, func() { c.running(t); indexer.running(t) })
@@ -112,43 +109,26 @@ func TestHubbleCollectKafkaSIGKILLToElasticsearch(t *testing.T) {
 	}
 	sums := e.esSums(ctx, "flows", []string{"num_flows", "flowship.records"})
 	l7 := e.esSums(ctx, "l7", []string{"flowship.records"})
+	// Hubble's num_flows counts events: the flows documents' num_flows add
+	// up to the flow events in the files (counted here line by line).
+	var flowEvents int64
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if _, ev, err := schema.ParseHubble([]byte(l)); err == nil && ev == schema.HubbleFlowEvent {
+				flowEvents++
+			}
+		}
+	}
+	if sums["num_flows"] != flowEvents {
+		t.Errorf("Elasticsearch num_flows %d, want the %d flow events", sums["num_flows"], flowEvents)
+	}
 	if float64(sums["num_flows"]) != offlineFlows || float64(sums["flowship.records"]+l7["flowship.records"]) != offlineRecords {
 		t.Errorf("Elasticsearch num_flows %d, records %d+%d; offline %v, %v", sums["num_flows"], sums["flowship.records"], l7["flowship.records"], offlineFlows, offlineRecords)
 	}
-}
-
-// hubbleEvent returns one exporter line at tm: a TCP flow between a few
-// pods (a SYN, a later packet or a reply), now and then an HTTP response,
-// a lost-events record or a bad line.
-func hubbleEvent(rng *rand.Rand, tm time.Time) string {
-	ts := tm.UTC().Format(time.RFC3339Nano)
-	src, dst := rng.IntN(6), rng.IntN(4)
-	switch n := rng.IntN(100); {
-	case n < 2:
-		return `{"lost_events":{"source":"PERF_EVENT_RING_BUFFER","num_events_lost":"3"},"node_name":"e2e/e2e-node-1","time":"` + ts + `"}`
-	case n < 3:
-		return `{"flow":{"time":"` + ts + `","verdict":"NOT_A_VERDICT"}}`
-	case n < 10:
-		return fmt.Sprintf(`{"flow":{"time":"%s","verdict":"FORWARDED","IP":{"source":"10.1.0.%d","destination":"10.2.0.%d"},"l4":{"TCP":{"source_port":8080,"destination_port":%d}},"source":{"namespace":"shop","pod_name":"api-%d-5f8b7c9d6-q9w2e","workloads":[{"name":"api-%d","kind":"Deployment"}]},"destination":{"namespace":"web","pod_name":"client-%d-7d9c5b6f4-2xk8p"},"Type":"L7","l7":{"type":"RESPONSE","latency_ns":"%d","http":{"code":%d,"method":"GET","url":"http://api-%d.shop/x","protocol":"HTTP/1.1"}},"is_reply":true,"traffic_direction":"INGRESS"},"node_name":"e2e/e2e-node-1"}`,
-			ts, dst, src, 40000+src, dst, dst, src, 1000+rng.IntN(1000000), []int{200, 404, 503}[rng.IntN(3)], dst)
-	}
-	verdict, flags, reply := "FORWARDED", `{"ACK":true}`, false
-	switch rng.IntN(5) {
-	case 0:
-		flags = `{"SYN":true}`
-	case 1:
-		verdict, flags = "DROPPED", `{"SYN":true}`
-	case 2:
-		reply = true
-	}
-	s, d, sp, dp := fmt.Sprintf("10.1.0.%d", src), fmt.Sprintf("10.2.0.%d", dst), 40000+src, 8080
-	sep := fmt.Sprintf(`{"namespace":"web","pod_name":"client-%d-7d9c5b6f4-2xk8p","labels":["k8s:app=client"]}`, src)
-	dep := fmt.Sprintf(`{"namespace":"shop","pod_name":"api-%d-5f8b7c9d6-q9w2e","workloads":[{"name":"api-%d","kind":"Deployment"}]}`, dst, dst)
-	if reply {
-		s, d, sp, dp, sep, dep = d, s, dp, sp, dep, sep
-	}
-	return fmt.Sprintf(`{"flow":{"time":"%s","verdict":"%s","IP":{"source":"%s","destination":"%s"},"l4":{"TCP":{"source_port":%d,"destination_port":%d,"flags":%s}},"source":%s,"destination":%s,"traffic_direction":"EGRESS","is_reply":%v,"egress_allowed_by":[{"name":"allow-web","namespace":"web"}]},"node_name":"e2e/e2e-node-1","time":"%s"}`,
-		ts, verdict, s, d, sp, dp, flags, sep, dep, reply, ts)
 }
 
 // hubbleConfig writes the test's configuration with the Felix flows and

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -13,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
@@ -62,9 +59,11 @@ func receive(ctx context.Context, cfg Config, logOut io.Writer) error {
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, ErrorLog: nil}
 	if cfg.Receive.TLS.CertFile != "" {
-		if srv.TLSConfig, err = receiveTLS(cfg.Receive.TLS); err != nil {
+		certs, err := newCertReloader(cfg.Receive.TLS, tel)
+		if err != nil {
 			return err
 		}
+		srv.TLSConfig = certs.serverConfig()
 	}
 	ln, err := net.Listen("tcp", cfg.Receive.Listen)
 	if err != nil {
@@ -107,28 +106,6 @@ func receive(ctx context.Context, cfg Config, logOut io.Writer) error {
 	}
 	tel.Logger.Info("receiver stopped")
 	return err
-}
-
-// receiveTLS loads the server certificate and, when set, the client CA
-// that every client certificate must chain to.
-func receiveTLS(c ReceiveTLS) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("receive.tls: %w", err)
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
-	if c.ClientCAFile != "" {
-		pem, err := os.ReadFile(c.ClientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("receive.tls.client_ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("receive.tls.client_ca_file %s: no PEM certificate in it", c.ClientCAFile)
-		}
-		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
-	}
-	return tc, nil
 }
 
 // receiver is the HTTP handler of the flow endpoint.

@@ -213,12 +213,12 @@ func newCert(t *testing.T, parent *x509.Certificate, parentKey *ecdsa.PrivateKey
 
 func TestReceiveMutualTLS(t *testing.T) {
 	pki := newTestPKI(t, t.TempDir())
-	tc, err := receiveTLS(ReceiveTLS{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, ClientCAFile: pki.CA})
+	certs, err := newCertReloader(ReceiveTLS{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, ClientCAFile: pki.CA}, pipeline.NopTelemetry())
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(testReceiver(t, &ackingSink{}, nil))
-	srv.TLS = tc
+	srv.TLS = certs.serverConfig()
 	srv.StartTLS()
 	defer srv.Close()
 	do := func(c *tls.Config) (int, error) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -30,28 +31,67 @@ type HubbleFiles struct {
 }
 
 // WriteHubbleFiles writes the same n lines as WriteHubble to
-// dir/events.log and rotates that file as Cilium's exporter does
-// (pkg/hubble/exporter writes each event with one Write to a lumberjack
-// logger): before a line that would take the file past rotateSize bytes,
-// events.log is renamed events-<time>.log, time being the rotation's time
-// (here the event time of that line, UTC, as 2006-01-02T15-04-05.000, so
-// names are reproducible), and a new events.log is created. At most
-// maxBackups rotated files are kept, the oldest removed first (0: all).
+// dir/events.log, rotated as Cilium's exporter rotates it (see
+// HubbleWriter).
 func WriteHubbleFiles(dir string, seed uint64, start time.Time, n int, rotateSize int64, maxBackups int) (HubbleFiles, error) {
-	rng := rand.New(rand.NewPCG(seed, 0x4b))
-	w := &rotator{dir: dir, base: "events", maxSize: rotateSize, maxBackups: maxBackups}
-	defer w.Close()
-	for i := 0; i < n; i++ {
-		tm := start.Add(time.Duration(i) * 150 * time.Millisecond)
-		w.now = maxTime(w.now, tm)
-		if _, err := io.WriteString(w, hubbleLine(rng, tm)+"\n"); err != nil {
-			return HubbleFiles{}, err
-		}
-	}
-	if err := w.Close(); err != nil {
+	w := NewHubbleWriter(dir, seed, start, rotateSize, maxBackups)
+	err := w.WriteEvents(n)
+	files, cerr := w.Close()
+	if err != nil {
 		return HubbleFiles{}, err
 	}
-	return HubbleFiles{Live: w.live(), Backups: w.backups, Rotations: w.rotations}, nil
+	return files, cerr
+}
+
+// HubbleWriter appends WriteHubble's lines to dir/events.log, a few at a
+// time, and rotates that file as Cilium's exporter does (pkg/hubble/exporter
+// writes each event with one Write to a lumberjack logger): before a line
+// that would take the file past rotateSize bytes, events.log is renamed
+// events-<time>.log, time being the rotation's time (here the event time
+// of that line, UTC, as 2006-01-02T15-04-05.000, so names are
+// reproducible), and a new events.log is created. At most maxBackups
+// rotated files are kept, the oldest removed first (0: all).
+type HubbleWriter struct {
+	rng   *rand.Rand
+	start time.Time
+	i     int
+	w     *rotator
+}
+
+// NewHubbleWriter returns a writer whose first event is at start.
+func NewHubbleWriter(dir string, seed uint64, start time.Time, rotateSize int64, maxBackups int) *HubbleWriter {
+	return &HubbleWriter{rng: rand.New(rand.NewPCG(seed, 0x4b)), start: start,
+		w: &rotator{dir: dir, base: "events", maxSize: rotateSize, maxBackups: maxBackups}}
+}
+
+// WriteEvents writes the next n events, one every 150ms of event time.
+func (h *HubbleWriter) WriteEvents(n int) error {
+	for ; n > 0; n-- {
+		tm := h.start.Add(time.Duration(h.i) * 150 * time.Millisecond)
+		h.i++
+		if err := h.WriteRaw(tm, hubbleLine(h.rng, tm)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteRaw writes one line as it is (a test's bad line, say) at event
+// time tm, rotating first if needed.
+func (h *HubbleWriter) WriteRaw(tm time.Time, line string) error {
+	h.w.now = maxTime(h.w.now, tm)
+	_, err := io.WriteString(h.w, line+"\n")
+	return err
+}
+
+// Files returns the live file and the backups so far, oldest first.
+func (h *HubbleWriter) Files() HubbleFiles {
+	return HubbleFiles{Live: h.w.live(), Backups: slices.Clone(h.w.backups), Rotations: h.w.rotations}
+}
+
+// Close closes events.log and returns what was written.
+func (h *HubbleWriter) Close() (HubbleFiles, error) {
+	return h.Files(), h.w.Close()
 }
 
 func maxTime(a, b time.Time) time.Time {
