@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,6 +31,7 @@ type demoOptions struct {
 	timeout        time.Duration
 	ui             bool
 	uiListen       string
+	source         string
 }
 
 // runDemo runs the whole pipeline on this machine: it generates Calico
@@ -49,6 +51,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up when the documents have not all landed by then")
 	fs.BoolVar(&o.ui, "ui", true, "with a real Elasticsearch, end by serving `flowship ui` on the demo data until Ctrl-C")
 	fs.StringVar(&o.uiListen, "ui-listen", "127.0.0.1:9090", "listen address of the demo's UI")
+	fs.StringVar(&o.source, "source", demoSourceCalico, "calico: Felix's flows/l7/dns log files; hubble: a Cilium Hubble exporter file (rotating) read by inputs.hubble; goldmane: Goldmane's emitter posting NDJSON windows over mTLS to flowship receive")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -91,6 +94,11 @@ type demo struct {
 	expected map[pipeline.Kind]int64
 	lines    map[pipeline.Kind]int64
 	bulkFile string
+	// --source hubble and goldmane: what was generated, the emitter's
+	// POST bodies and client TLS configuration.
+	sourceNote     string
+	bodies         [][]byte
+	goldmaneClient *tls.Config
 }
 
 func newDemo(o demoOptions) (*demo, error) {
@@ -114,7 +122,8 @@ func newDemo(o demoOptions) (*demo, error) {
 		in.PositionsFile = filepath.Join(o.dir, "positions", string(in.Kind)+".json")
 		in.Linger = 200 * time.Millisecond
 	}
-	return &demo{opts: o, cfg: cfg, bulkFile: filepath.Join(o.dir, "elasticsearch-bulk.ndjson")}, nil
+	d := &demo{opts: o, cfg: cfg, bulkFile: filepath.Join(o.dir, "elasticsearch-bulk.ndjson")}
+	return d, d.configureSource()
 }
 
 func (d *demo) setBrokers(b []string) {
@@ -136,6 +145,12 @@ func (d *demo) setElasticsearch(url, user, password string) {
 // generate writes the logs and computes, with the offline aggregator,
 // how many documents the pipeline must deliver.
 func (d *demo) generate(ctx context.Context) error {
+	switch d.opts.source {
+	case sourceHubble:
+		return d.generateHubble(ctx)
+	case sourceGoldmane:
+		return d.generateGoldmane(ctx)
+	}
 	g := synth.DefaultConfig()
 	g.Windows = d.opts.windows
 	g.FlowsPerWindow = d.opts.flowsPerWindow
@@ -196,6 +211,9 @@ func (d *demo) prepare(ctx context.Context) error {
 func (d *demo) run(ctx context.Context, out io.Writer, start time.Time) error {
 	fmt.Fprintf(out, "flowship demo in %s\n", d.opts.dir)
 	sections := []Section{SecTelemetry, SecInputs, SecAggregation, SecKafka, SecConsumer}
+	if d.opts.source == sourceGoldmane {
+		sections = []Section{SecTelemetry, SecKafka, SecConsumer, SecReceive}
+	}
 	if !d.opts.embedded {
 		sections = append(sections, SecElasticsearch, SecRetention)
 	}
@@ -205,8 +223,12 @@ func (d *demo) run(ctx context.Context, out io.Writer, start time.Time) error {
 	if err := d.generate(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "generated %d flow, %d L7 and %d DNS lines (%d windows, 10%% denied)\n",
-		d.lines[pipeline.KindFlow], d.lines[pipeline.KindL7], d.lines[pipeline.KindDNS], d.opts.windows)
+	if d.sourceNote != "" {
+		fmt.Fprintln(out, d.sourceNote)
+	} else {
+		fmt.Fprintf(out, "generated %d flow, %d L7 and %d DNS lines (%d windows, 10%% denied)\n",
+			d.lines[pipeline.KindFlow], d.lines[pipeline.KindL7], d.lines[pipeline.KindDNS], d.opts.windows)
+	}
 	if err := d.prepare(ctx); err != nil {
 		return err
 	}
@@ -218,13 +240,22 @@ func (d *demo) run(ctx context.Context, out io.Writer, start time.Time) error {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(rctx)
-	g.Go(func() error { return collect(gctx, d.cfg, logFile) })
+	first := "collect"
+	if d.opts.source == sourceGoldmane {
+		first = "Goldmane emitter → receive (mTLS)"
+		if err := d.runGoldmane(gctx, logFile, g.Go); err != nil {
+			cancel()
+			return err
+		}
+	} else {
+		g.Go(func() error { return collect(gctx, d.cfg, logFile) })
+	}
 	if d.opts.embedded {
 		g.Go(func() error { return d.indexToFile(gctx, logFile) })
 	} else {
 		g.Go(func() error { return index(gctx, d.cfg, logFile) })
 	}
-	fmt.Fprintln(out, "running collect → Kafka → index → Elasticsearch ...")
+	fmt.Fprintf(out, "running %s → Kafka → index → Elasticsearch ...\n", first)
 	waitErr := d.waitLanded(gctx, out)
 	cancel()
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {

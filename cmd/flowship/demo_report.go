@@ -131,7 +131,9 @@ func (d *demo) report(ctx context.Context, out io.Writer, took time.Duration) er
 		fmt.Fprintf(out, "  %s\n", searchCommand(d.cfg.Index.Elasticsearch))
 		fmt.Fprintf(out, "  flowship setup --config <file> --kibana https://<kibana>:5601   # data views and dashboards\n")
 	}
-	fmt.Fprintf(out, "  logs of this run: %s/flowship.log; generated Felix logs: %s/flowlogs\n", d.opts.dir, d.opts.dir)
+	generated := map[string]string{demoSourceCalico: "generated Felix logs: %s/flowlogs", sourceHubble: "generated Hubble exporter files: %s/hubble",
+		sourceGoldmane: "the posted Goldmane windows: %s/goldmane/flows.ndjson"}[d.opts.source]
+	fmt.Fprintf(out, "  logs of this run: %s/flowship.log; "+generated+"\n", d.opts.dir, d.opts.dir)
 	return nil
 }
 

@@ -43,6 +43,12 @@ func runReceive(ctx context.Context, args []string, _, stderr io.Writer) error {
 }
 
 func receive(ctx context.Context, cfg Config, logOut io.Writer) error {
+	return receiveOn(ctx, cfg, logOut, nil)
+}
+
+// receiveOn runs the receiver on ln, or, when ln is nil, on a listener
+// of receive.listen.
+func receiveOn(ctx context.Context, cfg Config, logOut io.Writer, ln net.Listener) error {
 	prov, err := telemetry.New(cfg.Telemetry, "receive", logOut)
 	if err != nil {
 		return err
@@ -65,9 +71,10 @@ func receive(ctx context.Context, cfg Config, logOut io.Writer) error {
 		}
 		srv.TLSConfig = certs.serverConfig()
 	}
-	ln, err := net.Listen("tcp", cfg.Receive.Listen)
-	if err != nil {
-		return fmt.Errorf("receive: listen on %s (receive.listen): %w", cfg.Receive.Listen, err)
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Receive.Listen); err != nil {
+			return fmt.Errorf("receive: listen on %s (receive.listen): %w", cfg.Receive.Listen, err)
+		}
 	}
 	prov.AddReadyCheck("kafka", cachedCheck(5*time.Second, brokersReachable(cfg.Kafka.Brokers)))
 	tel.Logger.Info("receiver starting", "cluster", cfg.Cluster, "listen", ln.Addr().String(), "path", cfg.Receive.Path,
