@@ -61,6 +61,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		o.dir = d
+	} else if err := os.MkdirAll(o.dir, 0o755); err != nil {
+		return err
 	}
 	brokers, esURL := os.Getenv("FLOWSHIP_KAFKA_BROKERS"), os.Getenv("FLOWSHIP_ES_URL")
 	if !o.embedded && (brokers == "" || esURL == "") {
