@@ -128,3 +128,33 @@ func TestAggregateGoldmaneFile(t *testing.T) {
 		t.Errorf("stderr:\n%s", errb.String())
 	}
 }
+
+// An AUDIT event's pending trace holds the would-be deny, so at the
+// default levels (allowed 2, denied 1) it is aggregated at the denied
+// level and keeps its pod names, while a FORWARDED event of the same pair
+// is aggregated at level 2 (names "-"), as docs/sources.md says.
+func TestAggregateHubbleAuditUsesTheDeniedLevel(t *testing.T) {
+	ev := func(verdict string) string {
+		return `{"flow":{"time":"2025-06-10T08:01:00Z","verdict":"` + verdict + `","IP":{"source":"10.42.3.17","destination":"10.42.7.9"},"l4":{"TCP":{"source_port":51544,"destination_port":8080,"flags":{"SYN":true}}},"source":{"namespace":"shop","pod_name":"storefront-7d9c5b6f4-2xk8p"},"destination":{"namespace":"shop","pod_name":"cart-api-5f8b7c9d6-q9w2e"},"traffic_direction":"INGRESS"},"node_name":"prod/n1"}`
+	}
+	p := filepath.Join(t.TempDir(), "events.log")
+	if err := os.WriteFile(p, []byte(ev("AUDIT")+"\n"+ev("FORWARDED")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"aggregate", "--now", "2025-06-10T12:00:00Z", p}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	got := map[string][2]any{}
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var d map[string]any
+		if err := json.Unmarshal([]byte(l), &d); err != nil {
+			t.Fatal(err)
+		}
+		got[d["verdict"].(string)] = [2]any{d["flowship"].(map[string]any)["level"], d["source_name"]}
+	}
+	want := map[string][2]any{"AUDIT": {1.0, "storefront-7d9c5b6f4-2xk8p"}, "FORWARDED": {2.0, "-"}}
+	if len(got) != 2 || got["AUDIT"] != want["AUDIT"] || got["FORWARDED"] != want["FORWARDED"] {
+		t.Fatalf("level and source_name by verdict: got %v, want %v\n%s", got, want, out.String())
+	}
+}
