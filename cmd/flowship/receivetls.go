@@ -99,8 +99,12 @@ func (r *certReloader) config(ctx context.Context) *tls.Config {
 // reloadLocked loads the files if they differ from what is in use.
 func (r *certReloader) reloadLocked(ctx context.Context) {
 	contents, err := r.read()
-	if err == nil && (same(contents, r.loaded) || same(contents, r.failed)) {
-		return // unchanged, or a bad content already reported: wait for the next change
+	if err == nil && same(contents, r.loaded) {
+		r.failed, r.failedMsg = [3][]byte{}, "" // back to what is in use: a new failure is reported again
+		return
+	}
+	if err == nil && same(contents, r.failed) {
+		return // a bad content already reported: wait for the next change
 	}
 	var tc *tls.Config
 	if err == nil {
