@@ -487,3 +487,44 @@ func httptestServer(t *testing.T, h http.Handler) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// TestElasticsearchModeSessionAcrossReplicas: a user signs in on replica
+// A; replica B, with the same session key and no state of A's, queries
+// the real Elasticsearch as that user from the cookie alone (same six
+// documents as on A); a replica with another key refuses the cookie.
+func TestElasticsearchModeSessionAcrossReplicas(t *testing.T) {
+	env := setupRBACIndex(t)
+	es := testenv.Elasticsearch(t)
+	if es.Username == "" {
+		t.Skip("Elasticsearch runs without security (FLOWSHIP_ES_SECURITY=off): no users to sign in")
+	}
+	shopUser, shopPW := os.Getenv("FLOWSHIP_ES_USER_SHOP"), os.Getenv("FLOWSHIP_ES_PASSWORD_SHOP")
+	if shopUser == "" {
+		t.Fatalf("FLOWSHIP_ES_USER_SHOP unset: run `%s`", testenv.StartHint)
+	}
+	cfg := esModeConfig()
+	cfg.SessionKeyFile = keyFile(t, key(3))
+	other := cfg
+	other.SessionKeyFile = keyFile(t, key(4))
+	server := func(cfg Config) string {
+		a, _ := newTestAuth(t, cfg, Options{Listen: ":9090", Elasticsearch: ESEndpoint{URL: es.URL},
+			RBAC: RBAC{"flowship_ui_shop": {Namespaces: []string{"shop"}}}}, nil)
+		mux := http.NewServeMux()
+		a.Mount(mux, "/")
+		mux.Handle("GET /api/flows", miniAPI(t, a, env.alias))
+		return httptestServer(t, mux)
+	}
+	srvA, srvB, srvC := server(cfg), server(cfg), server(other)
+	shop := signIn(t, srvA, fmt.Sprintf(`{"username":%q,"password":%q}`, shopUser, shopPW))
+	got := do(t, "GET", srvB+"/api/flows", "", nil, shop.session)
+	var ans apiAnswer
+	if err := json.Unmarshal([]byte(got.body), &ans); got.status != 200 || err != nil {
+		t.Fatalf("replica B: %d %s", got.status, got.body)
+	}
+	// Hand-computed from rbacFixture, as in TestElasticsearchModeUsers.
+	if ans.Total != 6 {
+		t.Errorf("replica B as the shop user: total %d, want 6", ans.Total)
+	}
+	assertNoHiddenNames(t, ans)
+	assertNoFlows(t, "replica with another key", do(t, "GET", srvC+"/api/flows", "", nil, shop.session), 401)
+}

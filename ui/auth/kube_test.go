@@ -24,6 +24,9 @@ const (
 	ownToken     = "flowship-ui-sa-token"
 )
 
+// longToken is accepted like saToken but is too long for a session cookie.
+var longToken = saToken + strings.Repeat("x", 3000)
+
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "kube", name))
@@ -89,9 +92,9 @@ func (f *fakeAPIServer) serve(w http.ResponseWriter, r *http.Request) {
 		revoked := f.revoked[in.Spec.Token]
 		f.mu.Unlock()
 		switch {
-		case revoked || (in.Spec.Token != saToken && in.Spec.Token != adminToken):
+		case revoked || (in.Spec.Token != saToken && in.Spec.Token != longToken && in.Spec.Token != adminToken):
 			_, _ = w.Write(fixture(f.t, "tokenreview-invalidated.json"))
-		case in.Spec.Token == saToken:
+		case in.Spec.Token == saToken || in.Spec.Token == longToken:
 			_, _ = w.Write(fixture(f.t, "tokenreview-authenticated.json"))
 		default:
 			_, _ = w.Write(fixture(f.t, "tokenreview-admin.json"))
