@@ -277,20 +277,29 @@ type apiAnswer struct {
 	SrcNS    map[string]int64  `json:"src_ns"`
 }
 
+// fileRealmUsers returns the real Elasticsearch and deploy/local's two
+// file-realm test users (shop, all) with their passwords; it skips t when
+// the node runs without security.
+func fileRealmUsers(t *testing.T) (es testenv.ES, shopUser, shopPW, allUser, allPW string) {
+	t.Helper()
+	es = testenv.Elasticsearch(t)
+	if es.Username == "" {
+		t.Skip("Elasticsearch runs without security (FLOWSHIP_ES_SECURITY=off): no users to sign in")
+	}
+	shopUser, shopPW = os.Getenv("FLOWSHIP_ES_USER_SHOP"), os.Getenv("FLOWSHIP_ES_PASSWORD_SHOP")
+	allUser, allPW = os.Getenv("FLOWSHIP_ES_USER_ALL"), os.Getenv("FLOWSHIP_ES_PASSWORD_ALL")
+	if shopUser == "" || allUser == "" {
+		t.Fatalf("FLOWSHIP_ES_USER_SHOP / FLOWSHIP_ES_USER_ALL unset: run `%s` (deploy/local creates the test users)", testenv.StartHint)
+	}
+	return es, shopUser, shopPW, allUser, allPW
+}
+
 // TestElasticsearchModeUsers signs the two file-realm users of
 // deploy/local in through the real _security/_authenticate, queries AS
 // them with the filter applied and tries to reach other namespaces.
 func TestElasticsearchModeUsers(t *testing.T) {
 	env := setupRBACIndex(t)
-	es := testenv.Elasticsearch(t)
-	if es.Username == "" {
-		t.Skip("Elasticsearch runs without security (FLOWSHIP_ES_SECURITY=off): no users to sign in")
-	}
-	shopUser, shopPW := os.Getenv("FLOWSHIP_ES_USER_SHOP"), os.Getenv("FLOWSHIP_ES_PASSWORD_SHOP")
-	allUser, allPW := os.Getenv("FLOWSHIP_ES_USER_ALL"), os.Getenv("FLOWSHIP_ES_PASSWORD_ALL")
-	if shopUser == "" || allUser == "" {
-		t.Fatalf("FLOWSHIP_ES_USER_SHOP / FLOWSHIP_ES_USER_ALL unset: run `%s` (deploy/local creates the test users)", testenv.StartHint)
-	}
+	es, shopUser, shopPW, allUser, allPW := fileRealmUsers(t)
 	a, clk := newTestAuth(t, esModeConfig(), Options{Listen: ":9090", Elasticsearch: ESEndpoint{URL: es.URL},
 		RBAC: RBAC{"flowship_ui_shop": {Namespaces: []string{"shop"}}, "flowship_ui_all": {All: true}}}, nil)
 	mux := http.NewServeMux()
@@ -494,14 +503,7 @@ func httptestServer(t *testing.T, h http.Handler) string {
 // documents as on A); a replica with another key refuses the cookie.
 func TestElasticsearchModeSessionAcrossReplicas(t *testing.T) {
 	env := setupRBACIndex(t)
-	es := testenv.Elasticsearch(t)
-	if es.Username == "" {
-		t.Skip("Elasticsearch runs without security (FLOWSHIP_ES_SECURITY=off): no users to sign in")
-	}
-	shopUser, shopPW := os.Getenv("FLOWSHIP_ES_USER_SHOP"), os.Getenv("FLOWSHIP_ES_PASSWORD_SHOP")
-	if shopUser == "" {
-		t.Fatalf("FLOWSHIP_ES_USER_SHOP unset: run `%s`", testenv.StartHint)
-	}
+	es, shopUser, shopPW, _, _ := fileRealmUsers(t)
 	cfg := esModeConfig()
 	cfg.SessionKeyFile = keyFile(t, key(3))
 	other := cfg
