@@ -30,6 +30,20 @@ func files(recs []pipeline.Record) []string {
 	return out
 }
 
+// readFirst writes lines a0..a<n-1> to flows.log in a new directory,
+// starts a tailer on it and waits until it has read them.
+func readFirst(t *testing.T, n int) (dir string, cfg Config, live string, sink *pipelinetest.Sink, r *run) {
+	t.Helper()
+	dir = t.TempDir()
+	cfg = testConfig(dir)
+	live = filepath.Join(dir, "flows.log")
+	appendFile(t, live, numbered("a", 0, n))
+	sink = &pipelinetest.Sink{}
+	r = start(t, cfg, sink)
+	waitFor(t, "first lines", func() bool { return len(sink.Records()) == n })
+	return dir, cfg, live, sink, r
+}
+
 // TestRotationWhileStopped: lines are appended after the last run, then
 // the file is rotated while the tailer is stopped, then new lines are
 // written at the path the saved position named, at the same offsets:
@@ -60,13 +74,7 @@ func TestRotationWhileStopped(t *testing.T) {
 		}, []string{"copy of one read before", rotated}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			cfg := testConfig(dir)
-			live := filepath.Join(dir, "flows.log")
-			appendFile(t, live, numbered("a", 0, 10))
-			s1 := &pipelinetest.Sink{}
-			r1 := start(t, cfg, s1)
-			waitFor(t, "first run", func() bool { return len(s1.Records()) == 10 })
+			dir, cfg, live, s1, r1 := readFirst(t, 10)
 			r1.stop(t)
 			old := files(s1.Records())
 			if len(old) != 1 || old[0] == "<empty>" {
@@ -237,13 +245,7 @@ func TestSavedOffsetBeyondSizeIsCountedAndReadAgain(t *testing.T) {
 // tailer goes on in it where it was in the original, then reads the
 // truncated file's new lines. Every line exactly once.
 func TestCopyTruncateWhileRunningGoesOnInTheCopy(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(dir)
-	live := filepath.Join(dir, "flows.log")
-	appendFile(t, live, numbered("a", 0, 100))
-	sink := &pipelinetest.Sink{}
-	r := start(t, cfg, sink)
-	waitFor(t, "first lines", func() bool { return len(sink.Records()) == 100 })
+	dir, cfg, live, sink, r := readFirst(t, 100)
 	appendFile(t, live, numbered("a", 100, 150))
 	copyFile(t, live, filepath.Join(dir, "flows-2025-06-10T08-15-02.417.log"))
 	if err := os.Truncate(live, 0); err != nil {
