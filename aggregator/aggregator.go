@@ -42,7 +42,7 @@ type Aggregator struct {
 	next    pipeline.Consumer
 	streams [3]*stream
 	stopped atomic.Bool
-	dlq     *deadLetter
+	dlq     *pipeline.DeadLetterLog // nil: discards
 	m       metrics
 }
 
@@ -70,8 +70,8 @@ func New(cfg Config, tel pipeline.Telemetry, next pipeline.Consumer) (*Aggregato
 		return nil, fmt.Errorf("aggregator metrics: %w", err)
 	}
 	if cfg.DeadLetterLog != "" {
-		if a.dlq, err = openDeadLetter(cfg.DeadLetterLog); err != nil {
-			return nil, err
+		if a.dlq, err = pipeline.OpenDeadLetterLog(cfg.DeadLetterLog); err != nil {
+			return nil, fmt.Errorf("aggregator.dead_letter_log: %w", err)
 		}
 	}
 	seed := maphash.MakeSeed()
@@ -164,7 +164,7 @@ func (a *Aggregator) Consume(ctx context.Context, b pipeline.Batch) error {
 // they were not acknowledged, so the tailer reads them again after a
 // restart and the buckets are rebuilt exactly (see the package doc).
 func (a *Aggregator) Run(ctx context.Context) error {
-	defer a.dlq.close()
+	defer a.dlq.Close()
 	if a.cfg.IdleFlush > 0 {
 		tick := min(max(a.cfg.IdleFlush/4, 10*time.Millisecond), 5*time.Second)
 		t := time.NewTicker(tick)
@@ -285,7 +285,9 @@ func (a *Aggregator) rejectLine(s *stream, r *pipeline.Record, reason string, er
 }
 
 func (a *Aggregator) deadLetter(s *stream, r *pipeline.Record, reason string, err error) {
-	if werr := a.dlq.write(s.kind, r, reason, err); werr != nil && !s.bad.dlqFailed {
+	werr := a.dlq.Write(pipeline.DeadLetterEntry{Kind: s.kind, File: r.Source, Line: r.Line, Offset: r.Offset,
+		Reason: reason, Error: err.Error(), Raw: string(r.Value)})
+	if werr != nil && !errors.Is(werr, pipeline.ErrDeadLetterClosed) && !s.bad.dlqFailed { // after Close: dropped, as before
 		s.bad.dlqFailed = true
 		a.log.Error("cannot write the dead-letter log; bad lines are still counted and skipped; check aggregator.dead_letter_log",
 			"file", a.cfg.DeadLetterLog, "err", werr)

@@ -206,18 +206,18 @@ func TestEventTimeConfigValidate(t *testing.T) {
 	}
 }
 
-func readDeadLetter(t *testing.T, path string) []deadLetterEntry {
+func readDeadLetter(t *testing.T, path string) []pipeline.DeadLetterEntry {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []deadLetterEntry
+	var out []pipeline.DeadLetterEntry
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var e deadLetterEntry
+		var e pipeline.DeadLetterEntry
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("dead-letter line %s: %v", sc.Bytes(), err)
 		}

@@ -54,7 +54,7 @@ func TestBadLinesAreCountedDeadLetteredAndAcked(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("dead-letter log has %d lines, want 3:\n%s", len(lines), raw)
 	}
-	var e deadLetterEntry
+	var e pipeline.DeadLetterEntry
 	if err := json.Unmarshal(lines[1], &e); err != nil {
 		t.Fatal(err)
 	}

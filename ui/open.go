@@ -33,5 +33,13 @@ func Open(cfg Config, esCfg esink.Config, tel pipeline.Telemetry) (*Server, erro
 	if err != nil {
 		return nil, err
 	}
-	return New(cfg, es, a, esCfg.Naming, tel.Logger), nil
+	// The readiness probe goes over the plain transport with the
+	// configured credentials, never a user's (a.Transport would refuse it).
+	probe, err := esink.NewClientWithTransport(esCfg, tr)
+	if err != nil {
+		return nil, err
+	}
+	s := New(cfg, es, a, esCfg.Naming, tel.Logger)
+	s.ready = esReady{client: probe, mode: cfg.Auth.Mode, hasCreds: esCfg.Username != "" || esCfg.APIKeyFile != "", urls: esCfg.URLs}.Check
+	return s, nil
 }

@@ -38,6 +38,9 @@ type Server struct {
 	auth   *auth.Authenticator
 	log    *slog.Logger
 	now    func() time.Time
+	// ready checks the Elasticsearch cluster for /readyz (esReady; nil
+	// when built by New, which has no probe client).
+	ready func(context.Context) error
 }
 
 // New returns a Server that queries es through naming's read aliases,

@@ -96,9 +96,9 @@ func collect(ctx context.Context, cfg Config, logOut io.Writer) error {
 	}
 	// Lines the tailers skip (longer than max_line_size) go to the same
 	// dead-letter log as the lines the aggregator cannot parse.
-	var deadLetter *filetail.DeadLetterLog
+	var deadLetter *pipeline.DeadLetterLog
 	if cfg.Aggregation.DeadLetterLog != "" {
-		if deadLetter, err = filetail.OpenDeadLetterLog(cfg.Aggregation.DeadLetterLog); err != nil {
+		if deadLetter, err = pipeline.OpenDeadLetterLog(cfg.Aggregation.DeadLetterLog); err != nil {
 			return fmt.Errorf("aggregation.dead_letter_log: %w", err)
 		}
 		defer deadLetter.Close()

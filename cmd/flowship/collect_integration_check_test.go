@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -153,6 +154,13 @@ func aggregateOffline(t *testing.T, bin string, env map[string]string, files []s
 	t.Helper()
 	cmd := flowshipCmd(bin, env, "aggregate")
 	cmd.Args = append(cmd.Args, files...)
+	return runOffline(t, cmd)
+}
+
+// runOffline runs an aggregate command and returns its documents by id
+// and the bad lines of its summary.
+func runOffline(t *testing.T, cmd *exec.Cmd) (map[string]any, int64) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

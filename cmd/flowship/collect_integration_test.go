@@ -158,11 +158,17 @@ func randDuration(rng *rand.Rand, lo, hi time.Duration) time.Duration {
 // flowshipCmd returns bin with args, the test's config and variables.
 func flowshipCmd(bin string, env map[string]string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, append(args, "--config", filepath.Join("testdata", "collect", "collect.yaml"))...)
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd.Env = envList(env)
 	return cmd
+}
+
+// envList is this process's environment plus env.
+func envList(env map[string]string) []string {
+	out := os.Environ()
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out
 }
 
 // collector is one running `flowship collect` process.
@@ -175,13 +181,19 @@ type collector struct {
 
 func startCollector(t *testing.T, bin, dir string, env map[string]string, n int) *collector {
 	t.Helper()
-	c := &collector{log: filepath.Join(dir, "logs", fmt.Sprintf("collect-%02d.log", n)), exited: make(chan struct{})}
+	return runCollector(t, flowshipCmd(bin, env, "collect"), filepath.Join(dir, "logs", fmt.Sprintf("collect-%02d.log", n)))
+}
+
+// runCollector starts cmd (a `flowship collect`) with its output in log;
+// the process is killed when the test ends.
+func runCollector(t *testing.T, cmd *exec.Cmd, log string) *collector {
+	t.Helper()
+	c := &collector{cmd: cmd, log: log, exited: make(chan struct{})}
 	f, err := os.Create(c.log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	c.cmd = flowshipCmd(bin, env, "collect")
 	c.cmd.Stdout, c.cmd.Stderr = f, f
 	if err := c.cmd.Start(); err != nil {
 		t.Fatalf("starting collector: %v", err)

@@ -3,14 +3,11 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -166,24 +163,9 @@ kafka:
 // startCollectorWith starts `flowship collect` with config conf.
 func startCollectorWith(t *testing.T, bin, dir string, env map[string]string, conf string) *collector {
 	t.Helper()
-	c := &collector{log: filepath.Join(dir, "logs", "collect-outage.log"), exited: make(chan struct{})}
-	f, err := os.Create(c.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	c.cmd = exec.Command(bin, "collect", "--config", conf)
-	c.cmd.Env = envList(env)
-	c.cmd.Stdout, c.cmd.Stderr = f, f
-	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("starting collector: %v", err)
-	}
-	go func() {
-		c.err = c.cmd.Wait()
-		close(c.exited)
-	}()
-	t.Cleanup(func() { _ = c.cmd.Process.Kill(); <-c.exited })
-	return c
+	cmd := exec.Command(bin, "collect", "--config", conf)
+	cmd.Env = envList(env)
+	return runCollector(t, cmd, filepath.Join(dir, "logs", "collect-outage.log"))
 }
 
 // aggregateOfflineWith is aggregateOffline with config conf.
@@ -207,14 +189,6 @@ func aggregateOfflineWith(t *testing.T, bin string, env map[string]string, conf 
 	cmd := exec.Command(bin, append([]string{"aggregate", "--config", copyConf}, files...)...)
 	cmd.Env = envList(offline)
 	return runOffline(t, cmd)
-}
-
-func envList(env map[string]string) []string {
-	out := os.Environ()
-	for k, v := range env {
-		out = append(out, k+"="+v)
-	}
-	return out
 }
 
 // httpGetWithin GETs url and fails t if no answer comes within bound.
@@ -244,83 +218,23 @@ func httpGetWithin(t *testing.T, url string, bound time.Duration) (int, string) 
 // and restart it without disturbing the shared broker.
 type kafkaNode struct {
 	brokers []string
-	env     []string
-	script  string
-	logFile string
+	servicesNode
 }
 
 func startKafkaNode(t *testing.T) *kafkaNode {
 	t.Helper()
-	script, err := filepath.Abs(filepath.Join("..", "..", "deploy", "local", "services.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	state, err := os.MkdirTemp("", "flowship-kafka-node-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port, ctrl := freePort(t), freePort(t)
-	n := &kafkaNode{script: script, logFile: filepath.Join(state, "services.log"), brokers: []string{"127.0.0.1:" + port}}
 	mine := []string{"FLOWSHIP_STATE_DIR=", "FLOWSHIP_KAFKA_PORT=", "FLOWSHIP_KAFKA_CONTROLLER_PORT=", "FLOWSHIP_KAFKA_HEAP=", "FLOWSHIP_KAFKA_VERSION="}
-	for _, kv := range os.Environ() {
-		if !slices.ContainsFunc(mine, func(p string) bool { return strings.HasPrefix(kv, p) }) {
-			n.env = append(n.env, kv)
-		}
-	}
-	n.env = append(n.env, "FLOWSHIP_STATE_DIR="+state, "FLOWSHIP_KAFKA_PORT="+port, "FLOWSHIP_KAFKA_CONTROLLER_PORT="+ctrl,
-		"FLOWSHIP_KAFKA_HEAP=256m")
+	n := &kafkaNode{brokers: []string{"127.0.0.1:" + port}, servicesNode: newServicesNode(t, state, mine,
+		"FLOWSHIP_STATE_DIR="+state, "FLOWSHIP_KAFKA_PORT="+port, "FLOWSHIP_KAFKA_CONTROLLER_PORT="+ctrl, "FLOWSHIP_KAFKA_HEAP=256m")}
 	if v := testenv.KafkaVersion(); v != "" {
 		n.env = append(n.env, "FLOWSHIP_KAFKA_VERSION="+v)
 	}
-	t.Cleanup(func() {
-		if _, err := n.services("down", "kafka"); err != nil {
-			t.Errorf("stopping the test's Kafka broker: %v", err)
-			return
-		}
-		_ = os.RemoveAll(state)
-	})
-	took, err := n.services("up", "kafka")
-	if err != nil {
-		t.Fatalf("starting a Kafka broker of the test's own: %v", err)
-	}
+	took := n.start(t, "kafka", "Kafka broker", state)
 	t.Logf("own Kafka %s broker on %s started in %s", testenv.KafkaVersion(), n.brokers[0], took.Round(100*time.Millisecond))
 	return n
-}
-
-// services runs services.sh for the broker and returns how long it took.
-func (n *kafkaNode) services(args ...string) (time.Duration, error) {
-	f, err := os.OpenFile(n.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	cmd := exec.Command("bash", append([]string{n.script}, args...)...)
-	cmd.Env, cmd.Stdout, cmd.Stderr = n.env, f, f
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return 0, fmt.Errorf("services.sh %s: %w\n%s", strings.Join(args, " "), err, tail(n.logFile, 20))
-	}
-	return time.Since(start), nil
-}
-
-// runOffline runs an aggregate command and returns its documents by id
-// and the bad lines of its summary.
-func runOffline(t *testing.T, cmd *exec.Cmd) (map[string]any, int64) {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("flowship aggregate: %v\n%s", err, stderr.String())
-	}
-	docs := map[string]any{}
-	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(nil, 4<<20)
-	for sc.Scan() {
-		doc, id := parseDoc(t, sc.Bytes())
-		if _, dup := docs[id]; dup || id == "" {
-			t.Fatalf("offline run: id %q twice or empty", id)
-		}
-		docs[id] = doc
-	}
-	return docs, summaryBad(t, stderr.String())
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -60,6 +61,9 @@ func serveUI(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// /readyz: the Elasticsearch cluster the ui queries (and, in
+	// elasticsearch mode, verifies sign-ins against) answers.
+	prov.AddReadyCheck("elasticsearch", cachedCheck(5*time.Second, srv.ReadyCheck()))
 	ln, err := net.Listen("tcp", cfg.UI.Listen)
 	if err != nil {
 		return fmt.Errorf("ui.listen %s: %w", cfg.UI.Listen, err)

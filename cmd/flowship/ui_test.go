@@ -12,7 +12,8 @@ import (
 
 // TestUIServesTelemetry: `flowship ui` serves /metrics, /healthz and
 // /readyz from the telemetry section beside the UI, like the other
-// subcommands, and /metrics carries the auth counters from the start.
+// subcommands, /metrics carries the auth counters from the start, and
+// /readyz checks the Elasticsearch cluster it queries.
 func TestUIServesTelemetry(t *testing.T) {
 	uiAddr, telAddr := freeAddr(t), freeAddr(t)
 	cfgPath := filepath.Join(t.TempDir(), "flowship.yaml")
@@ -44,10 +45,12 @@ func TestUIServesTelemetry(t *testing.T) {
 			t.Errorf("/metrics lacks %s:\n%s", want, body)
 		}
 	}
-	for _, p := range []string{"/healthz", "/readyz"} {
-		if code, body := httpGet("http://" + telAddr + p); code != 200 {
-			t.Errorf("%s: %d %s", p, code, body)
-		}
+	if code, body := httpGet("http://" + telAddr + "/healthz"); code != 200 {
+		t.Errorf("/healthz: %d %s", code, body)
+	}
+	// Elasticsearch (127.0.0.1:1) is unreachable: not ready, and /readyz says why.
+	if code, body := httpGet("http://" + telAddr + "/readyz"); code != 503 || !strings.Contains(body, "elasticsearch") || !strings.Contains(body, "unreachable") {
+		t.Errorf("/readyz with Elasticsearch unreachable: %d %s, want 503 naming it", code, body)
 	}
 	if code, body := httpGet("http://" + uiAddr + "/"); code != 200 {
 		t.Errorf("the UI itself: %d %s", code, body)

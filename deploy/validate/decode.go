@@ -40,6 +40,7 @@ var kinds = map[string]func() any{
 	"v1/Namespace":                       func() any { return &corev1.Namespace{} },
 	"v1/ServiceAccount":                  func() any { return &corev1.ServiceAccount{} },
 	"v1/ConfigMap":                       func() any { return &corev1.ConfigMap{} },
+	"v1/Secret":                          func() any { return &corev1.Secret{} }, // the ui's session key (ui-session.yaml)
 	"v1/Service":                         func() any { return &corev1.Service{} },
 	"apps/v1/DaemonSet":                  func() any { return &appsv1.DaemonSet{} },
 	"apps/v1/Deployment":                 func() any { return &appsv1.Deployment{} },

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -164,7 +165,64 @@ func checkUIDeployment(t *testing.T, objs []Object, cfg uiConfigFile, sa string)
 			t.Errorf("config volume %+v: want the ui ConfigMap", v)
 		}
 	}
+	// Every replica reads the session key the config names.
+	if cfg.UI.Auth["session_key_file"] != "/etc/flowship/ui-session/keys" || mountOf(d, "ui-session") != "/etc/flowship/ui-session" {
+		t.Errorf("session_key_file %v, ui-session mounted at %q", cfg.UI.Auth["session_key_file"], mountOf(d, "ui-session"))
+	}
 	return d
+}
+
+// sessionSecretOf is the Secret name of the ui-session volume.
+func sessionSecretOf(t *testing.T, d *appsv1.Deployment) string {
+	t.Helper()
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.Name == "ui-session" && v.Secret != nil && len(v.Secret.Items) == 1 && v.Secret.Items[0].Key == "keys" && v.Secret.Items[0].Path == "keys" {
+			return v.Secret.SecretName
+		}
+	}
+	t.Fatalf("no ui-session volume with key keys: %+v", d.Spec.Template.Spec.Volumes)
+	return ""
+}
+
+// TestChartUISessionKeyAndReplicas: the chart draws a session key the ui
+// accepts (base64 of 32 bytes on a line) unless an existing Secret is
+// named, and runs ui.replicas replicas over it.
+func TestChartUISessionKeyAndReplicas(t *testing.T) {
+	vals := readValues(t, "minimal-values.yaml", "ui-elasticsearch-values.yaml")
+	mergeInto(vals, map[string]any{"ui": map[string]any{"replicas": 3}})
+	objs := renderObjects(t, vals)
+	if err := Invariants(objs); err != nil {
+		t.Fatal(err)
+	}
+	d := find[*appsv1.Deployment](t, objs, "-ui")
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 3 {
+		t.Errorf("ui replicas %v, want 3", d.Spec.Replicas)
+	}
+	sec := find[*corev1.Secret](t, objs, "-ui-session")
+	if sessionSecretOf(t, d) != sec.Name || sec.Annotations["helm.sh/resource-policy"] != "keep" {
+		t.Errorf("ui-session volume names %q, Secret %s %v", sessionSecretOf(t, d), sec.Name, sec.Annotations)
+	}
+	file := string(sec.Data["keys"])
+	line, ok := strings.CutSuffix(file, "\n")
+	k, err := base64.StdEncoding.DecodeString(line)
+	if !ok || err != nil || len(k) != 32 {
+		t.Errorf("generated keys %q: want the base64 of 32 bytes and a newline (%v)", file, err)
+	}
+	again := find[*corev1.Secret](t, renderObjects(t, vals), "-ui-session")
+	if string(again.Data["keys"]) == file {
+		t.Error("two renders without a cluster drew the same key")
+	}
+
+	mergeInto(vals, map[string]any{"ui": map[string]any{"session": map[string]any{"existingSecret": "my-ui-keys"}}})
+	objs = renderObjects(t, vals)
+	for _, o := range objs {
+		if o.Kind == "Secret" {
+			t.Errorf("existingSecret set, yet Secret %s rendered", o.Name)
+		}
+	}
+	if got := sessionSecretOf(t, find[*appsv1.Deployment](t, objs, "-ui")); got != "my-ui-keys" {
+		t.Errorf("ui-session volume names %q, want my-ui-keys", got)
+	}
 }
 
 func mountOf(d *appsv1.Deployment, volume string) string {

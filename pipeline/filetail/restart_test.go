@@ -30,76 +30,80 @@ func files(recs []pipeline.Record) []string {
 	return out
 }
 
-// TestNewFileAtOldPathIsAnotherFile: rotation while stopped puts a new
-// file at the path the saved position named, with lines at the same
-// offsets. Its lines must carry another identity (Record.File) than the
-// old file's, which keeps its identity under the new name: the
-// aggregator skips replayed lines by identity and offset.
-func TestNewFileAtOldPathIsAnotherFile(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(dir)
-	live := filepath.Join(dir, "flows.log")
-	appendFile(t, live, numbered("a", 0, 5))
-	s1 := &pipelinetest.Sink{}
-	r1 := start(t, cfg, s1)
-	waitFor(t, "first run", func() bool { return len(s1.Records()) == 5 })
-	r1.stop(t)
-	old := files(s1.Records())
-	if len(old) != 1 || old[0] == "<empty>" {
-		t.Fatalf("identities of one file = %q, want one", old)
-	}
-	if k := readPositions(t, cfg.PositionsFile).Files[0].Key; k != old[0] {
-		t.Fatalf("positions key = %q, want the lines' identity %q", k, old[0])
-	}
-
-	appendFile(t, live, numbered("a", 5, 7))
-	if err := os.Rename(live, filepath.Join(dir, "flows-2025-06-10T08-15-02.417.log")); err != nil {
-		t.Fatal(err)
-	}
-	appendFile(t, live, numbered("b", 0, 5))
-	s2 := &pipelinetest.Sink{}
-	start(t, cfg, s2)
-	waitFor(t, "second run", func() bool { return len(s2.Records()) == 7 })
-	wantLines(t, s2.Records(), numbered("a", 5, 7)+numbered("b", 0, 5))
-	got := files(s2.Records())
-	if len(got) != 2 || got[0] != old[0] || got[1] == old[0] {
-		t.Fatalf("identities after the restart = %q, want [%q, another]", got, old[0])
-	}
-	if s2.Records()[2].Source != live || s2.Records()[2].Offset != 0 {
-		t.Fatalf("first line of the new file from %s@%d", s2.Records()[2].Source, s2.Records()[2].Offset)
-	}
+// readFirst writes lines a0..a<n-1> to flows.log in a new directory,
+// starts a tailer on it and waits until it has read them.
+func readFirst(t *testing.T, n int) (dir string, cfg Config, live string, sink *pipelinetest.Sink, r *run) {
+	t.Helper()
+	dir = t.TempDir()
+	cfg = testConfig(dir)
+	live = filepath.Join(dir, "flows.log")
+	appendFile(t, live, numbered("a", 0, n))
+	sink = &pipelinetest.Sink{}
+	r = start(t, cfg, sink)
+	waitFor(t, "first lines", func() bool { return len(sink.Records()) == n })
+	return dir, cfg, live, sink, r
 }
 
-// TestCopyTruncateWhileStoppedGoesOnInTheCopy: lines are appended after
-// the last run, then the file is copied to a rotated name and truncated,
-// then new lines are written. The copy goes on at the saved offset with
-// the original's identity; the truncated file is new.
-func TestCopyTruncateWhileStoppedGoesOnInTheCopy(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(dir)
-	live := filepath.Join(dir, "flows.log")
-	appendFile(t, live, numbered("a", 0, 10))
-	s1 := &pipelinetest.Sink{}
-	r1 := start(t, cfg, s1)
-	waitFor(t, "first run", func() bool { return len(s1.Records()) == 10 })
-	r1.stop(t)
+// TestRotationWhileStopped: lines are appended after the last run, then
+// the file is rotated while the tailer is stopped, then new lines are
+// written at the path the saved position named, at the same offsets:
+//
+//   - rename: the file is renamed, a new one created at the old path;
+//   - copytruncate: the file is copied to a rotated name and truncated.
+//
+// The old file (or its copy) goes on at the saved offset with the
+// original's identity (Record.File); the new lines carry another: the
+// aggregator skips replayed lines by identity and offset.
+func TestRotationWhileStopped(t *testing.T) {
+	const rotated = "flows-2025-06-10T08-15-02.417.log"
+	for _, tc := range []struct {
+		name    string
+		rotate  func(t *testing.T, live, rotated string)
+		wantLog []string // a log line that must appear once, nil for none
+	}{
+		{"rename", func(t *testing.T, live, rotated string) {
+			if err := os.Rename(live, rotated); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+		{"copytruncate", func(t *testing.T, live, rotated string) {
+			copyFile(t, live, rotated)
+			if err := os.Truncate(live, 0); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"copy of one read before", rotated}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, cfg, live, s1, r1 := readFirst(t, 10)
+			r1.stop(t)
+			old := files(s1.Records())
+			if len(old) != 1 || old[0] == "<empty>" {
+				t.Fatalf("identities of one file = %q, want one", old)
+			}
+			if k := readPositions(t, cfg.PositionsFile).Files[0].Key; k != old[0] {
+				t.Fatalf("positions key = %q, want the lines' identity %q", k, old[0])
+			}
 
-	appendFile(t, live, numbered("a", 10, 15))
-	copyFile(t, live, filepath.Join(dir, "flows-2025-06-10T08-15-02.417.log"))
-	if err := os.Truncate(live, 0); err != nil {
-		t.Fatal(err)
-	}
-	appendFile(t, live, numbered("b", 0, 5))
-	s2 := &pipelinetest.Sink{}
-	r2 := start(t, cfg, s2)
-	waitFor(t, "second run", func() bool { return len(s2.Records()) >= 10 })
-	wantLines(t, s2.Records(), numbered("a", 10, 15)+numbered("b", 0, 5))
-	got, old := files(s2.Records()), files(s1.Records())
-	if len(got) != 2 || got[0] != old[0] || got[1] == old[0] {
-		t.Fatalf("identities after the restart = %q, want [%q, another]", got, old[0])
-	}
-	if n := len(r2.logs.lines("copy of one read before", "flows-2025-06-10T08-15-02.417.log")); n != 1 {
-		t.Fatalf("%d log lines about the copy, want 1", n)
+			appendFile(t, live, numbered("a", 10, 15))
+			tc.rotate(t, live, filepath.Join(dir, rotated))
+			appendFile(t, live, numbered("b", 0, 5))
+			s2 := &pipelinetest.Sink{}
+			r2 := start(t, cfg, s2)
+			waitFor(t, "second run", func() bool { return len(s2.Records()) >= 10 })
+			wantLines(t, s2.Records(), numbered("a", 10, 15)+numbered("b", 0, 5))
+			got := files(s2.Records())
+			if len(got) != 2 || got[0] != old[0] || got[1] == old[0] {
+				t.Fatalf("identities after the restart = %q, want [%q, another]", got, old[0])
+			}
+			if first := s2.Records()[5]; first.Source != live || first.Offset != 0 {
+				t.Fatalf("first line of the new file from %s@%d", first.Source, first.Offset)
+			}
+			if tc.wantLog != nil {
+				if n := len(r2.logs.lines(tc.wantLog...)); n != 1 {
+					t.Fatalf("%d log lines with %q, want 1", n, tc.wantLog)
+				}
+			}
+		})
 	}
 }
 
@@ -241,13 +245,7 @@ func TestSavedOffsetBeyondSizeIsCountedAndReadAgain(t *testing.T) {
 // tailer goes on in it where it was in the original, then reads the
 // truncated file's new lines. Every line exactly once.
 func TestCopyTruncateWhileRunningGoesOnInTheCopy(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(dir)
-	live := filepath.Join(dir, "flows.log")
-	appendFile(t, live, numbered("a", 0, 100))
-	sink := &pipelinetest.Sink{}
-	r := start(t, cfg, sink)
-	waitFor(t, "first lines", func() bool { return len(sink.Records()) == 100 })
+	dir, cfg, live, sink, r := readFirst(t, 100)
 	appendFile(t, live, numbered("a", 100, 150))
 	copyFile(t, live, filepath.Join(dir, "flows-2025-06-10T08-15-02.417.log"))
 	if err := os.Truncate(live, 0); err != nil {

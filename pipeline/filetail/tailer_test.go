@@ -312,7 +312,7 @@ func TestLongLinesGoToTheDeadLetterLog(t *testing.T) {
 	long := "{\"start_time\":" + strings.Repeat("L", 200*1024) // spans several reads
 	appendFile(t, live, "before\n"+long+"\nafter\n")
 	dlPath := filepath.Join(dir, "dead-letter.jsonl")
-	dl, err := OpenDeadLetterLog(dlPath)
+	dl, err := pipeline.OpenDeadLetterLog(dlPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +340,7 @@ func TestLongLinesGoToTheDeadLetterLog(t *testing.T) {
 		t.Fatalf("dead-letter log %q: %v", b, err)
 	}
 	if e.Kind != "flows" || e.File != live || e.Line != 2 || e.Offset != 7 || e.Reason != reasonTooLong ||
-		e.Bytes != int64(len(long)) || !e.Truncated || e.Raw != long[:DeadLetterSample] || !strings.Contains(e.Error, "max_line_size") {
+		e.Bytes != int64(len(long)) || !e.Truncated || e.Raw != long[:pipeline.DeadLetterSample] || !strings.Contains(e.Error, "max_line_size") {
 		t.Fatalf("dead-letter entry = %+v (raw %d bytes)", e, len(e.Raw))
 	}
 }

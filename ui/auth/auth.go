@@ -46,9 +46,9 @@ type verifier interface {
 	// signIn checks credentials and returns the principal and the secret
 	// the session keeps to re-verify it ("" when none is needed).
 	signIn(ctx context.Context, c credentials) (*Principal, string, error)
-	// recheck re-decides the principal of a session from its secret, or
-	// returns (nil, nil) when the mode never rechecks.
-	recheck(ctx context.Context, secret string) (*Principal, error)
+	// restore returns the principal of a session (the cookie holds what
+	// it needs), asking the identity provider again where the mode must.
+	restore(ctx context.Context, a *Authenticator, s *session) (*Principal, error)
 }
 
 // Authenticator signs people in and out, keeps their sessions and puts
@@ -57,7 +57,8 @@ type verifier interface {
 type Authenticator struct {
 	cfg      Config
 	v        verifier
-	sessions *sessionStore
+	sealer   *sealer
+	out      *signedOut
 	tokens   *tokenCache
 	limiter  *failureLimiter
 	origin   *http.CrossOriginProtection
@@ -94,8 +95,22 @@ func New(cfg Config, o Options, tel pipeline.Telemetry) (*Authenticator, error) 
 	if err := cfg.Validate(o.Listen); err != nil {
 		return nil, err
 	}
+	keys := [][]byte{randomKey()}
+	if cfg.SessionKeyFile != "" {
+		var err error
+		if keys, err = LoadSessionKeys(cfg.SessionKeyFile); err != nil {
+			return nil, err
+		}
+	} else if cfg.Mode != ModeNone {
+		tel.Logger.Info("ui.auth.session_key_file not set: sessions are sealed with a random key of this process, " +
+			"valid on it alone and until it restarts; run one replica, or give every replica the same key file")
+	}
+	seal, err := newSealer(keys)
+	if err != nil {
+		return nil, fmt.Errorf("ui.auth.session_key_file: %w", err)
+	}
 	a := &Authenticator{
-		cfg: cfg, sessions: newSessionStore(cfg.MaxSessions), tokens: &tokenCache{m: map[[32]byte]tokenEntry{}, max: cfg.MaxSessions}, limiter: newFailureLimiter(cfg.MaxFailures, cfg.FailureWindow),
+		cfg: cfg, sealer: seal, out: newSignedOut(cfg.MaxSessions), tokens: &tokenCache{m: map[[32]byte]tokenEntry{}, max: cfg.MaxSessions}, limiter: newFailureLimiter(cfg.MaxFailures, cfg.FailureWindow),
 		origin: http.NewCrossOriginProtection(), log: tel.Logger, now: o.Now, basePath: o.BasePath,
 	}
 	if a.now == nil {
@@ -104,7 +119,6 @@ func New(cfg Config, o Options, tel pipeline.Telemetry) (*Authenticator, error) 
 	if a.basePath == "" {
 		a.basePath = "/"
 	}
-	var err error
 	if a.signIns, err = tel.Meter.Int64Counter("flowship_ui_signins_total",
 		metric.WithDescription("Sign-in attempts by result: ok, failed, limited, unavailable, bad_request.")); err != nil {
 		return nil, fmt.Errorf("ui.auth: creating metric: %w", err)
@@ -189,42 +203,46 @@ func (a *Authenticator) authorize(w http.ResponseWriter, r *http.Request) (*Prin
 		a.deny(w, r, http.StatusUnauthorized, reason, "sign in first")
 		return nil, false
 	}
-	if !safeMethod(r.Method) && !constantTimeEqual(r.Header.Get(CSRFHeader), s.csrf) {
+	if !safeMethod(r.Method) && !constantTimeEqual(r.Header.Get(CSRFHeader), s.CSRF) {
 		a.deny(w, r, http.StatusForbidden, "csrf", "missing or wrong "+CSRFHeader+" header")
 		return nil, false
 	}
-	p, checked := s.current()
-	if a.cfg.Mode == ModeKubernetes && !a.now().Before(checked.Add(a.cfg.CacheTTL)) {
-		np, err := a.v.recheck(r.Context(), s.secret)
-		if err != nil {
-			if errors.Is(err, ErrUnauthenticated) {
-				a.sessions.remove(s.id)
-				a.log.Warn("ui: session token no longer valid; signed out", "user", p.Name)
-				a.deny(w, r, http.StatusUnauthorized, "revoked", "your token is no longer valid; sign in again")
-				return nil, false
-			}
-			a.log.Warn("ui: cannot re-check access; request denied", "user", p.Name, "err", err)
-			a.deny(w, r, http.StatusServiceUnavailable, "unavailable", "cannot verify your access right now; try again")
+	p, err := a.v.restore(r.Context(), a, s)
+	if err != nil {
+		if errors.Is(err, ErrUnauthenticated) {
+			a.out.add(s.ID, time.Unix(s.Expires, 0), a.now())
+			a.setCookies(w, "", "", -1)
+			a.log.Warn("ui: session credential no longer valid; signed out", "user", s.Name, "session", shortID(s.ID))
+			a.deny(w, r, http.StatusUnauthorized, "revoked", "your token is no longer valid; sign in again")
 			return nil, false
 		}
-		s.update(np, a.now())
-		p = np
+		a.log.Warn("ui: cannot re-check access; request denied", "user", s.Name, "err", err)
+		a.deny(w, r, http.StatusServiceUnavailable, "unavailable", "cannot verify your access right now; try again")
+		return nil, false
 	}
 	return p, true
 }
 
-// session returns r's live session, or nil and the reason.
+// session returns r's live session, or nil and the reason: no cookie,
+// one not sealed under our keys (forged, altered, another key or mode),
+// expired, or signed out on this replica.
 func (a *Authenticator) session(r *http.Request) (*session, string) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
 		return nil, "no_session"
 	}
-	s := a.sessions.get(c.Value, a.now())
-	if s == nil {
-		return nil, "bad_session" // unknown, forged or expired: the store cannot tell them apart
+	s := a.sealer.openSession(c.Value)
+	if s == nil || s.Mode != a.cfg.Mode || a.out.has(s.ID) {
+		return nil, "bad_session"
+	}
+	if !a.now().Before(time.Unix(s.Expires, 0)) {
+		return nil, "expired"
 	}
 	return s, ""
 }
+
+// shortID names a session in logs without giving its whole id.
+func shortID(id string) string { return id[:min(len(id), 8)] }
 
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions

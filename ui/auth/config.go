@@ -40,8 +40,14 @@ type Config struct {
 	// passes. Default 5 per 1m.
 	MaxFailures   int           `yaml:"max_failures"`
 	FailureWindow time.Duration `yaml:"failure_window"`
-	// MaxSessions caps the server-side session store; the oldest session is
-	// dropped when a sign-in would exceed it. Default 10000.
+	// SessionKeyFile holds the keys that seal the session cookies
+	// (LoadSessionKeys: base64 of 32 bytes a line, the first seals, all
+	// open). Replicas that share the file accept each other's sessions.
+	// Empty: a random key per process, so sessions are valid on this
+	// process only and end when it restarts.
+	SessionKeyFile string `yaml:"session_key_file"`
+	// MaxSessions caps what each replica keeps in memory: the signed-out
+	// session ids and the cached kubernetes-mode decisions. Default 10000.
 	MaxSessions int `yaml:"max_sessions"`
 	// Kubernetes is the API server used in kubernetes mode.
 	Kubernetes KubeConfig `yaml:"kubernetes"`

@@ -1,6 +1,7 @@
 // Package auth is the access control of `flowship ui` (docs/security.md):
 // who the person behind a request is (ui.auth.mode elasticsearch,
-// kubernetes or none), their server-side session, and what they may see.
+// kubernetes or none), their session (an AES-GCM sealed cookie any replica with
+// the key opens), and what they may see.
 //
 // The rule: a flow is visible when at least one of its two endpoints is
 // something the person may list (Access.FlowVisible); policy names they

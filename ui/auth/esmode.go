@@ -76,13 +76,17 @@ func (v *esVerifier) signIn(ctx context.Context, c credentials) (*Principal, str
 	roles := append([]string(nil), a.Roles...)
 	sort.Strings(roles)
 	return &Principal{Name: a.Username, Mode: ModeElasticsearch, Roles: roles, Access: v.rbac.AccessOf(roles),
-		esAuthorization: header}, "", nil
+		esAuthorization: header}, header, nil
 }
 
-// recheck: Elasticsearch itself checks the user's credentials and index
-// privileges on every query (they run as the user), so nothing is cached
-// that could go stale.
-func (v *esVerifier) recheck(context.Context, string) (*Principal, error) { return nil, nil }
+// restore builds the principal from the session alone: Elasticsearch
+// itself checks the user's credentials and index privileges on every
+// query (they run as the user), so a changed password or a removed role
+// ends access at the next query; ui.rbac is applied afresh to the roles.
+func (v *esVerifier) restore(_ context.Context, _ *Authenticator, s *session) (*Principal, error) {
+	return &Principal{Name: s.Name, Mode: ModeElasticsearch, Roles: s.Roles, Access: v.rbac.AccessOf(s.Roles),
+		esAuthorization: s.Secret}, nil
+}
 
 // AccessOf is the union of the access ui.rbac grants to roles; a role not
 // in ui.rbac grants nothing.

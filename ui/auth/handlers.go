@@ -4,12 +4,14 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -38,14 +40,17 @@ type whoami struct {
 func (a *Authenticator) handleWhoAmI(w http.ResponseWriter, r *http.Request) {
 	out := whoami{Principal: FromContext(r.Context())}
 	if s, _ := a.session(r); s != nil {
-		out.CSRFToken = s.csrf
+		out.CSRFToken = s.CSRF
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *Authenticator) handleSignOut(w http.ResponseWriter, r *http.Request) {
 	if s, _ := a.session(r); s != nil {
-		a.sessions.remove(s.id)
+		// The browser drops the cookie; this replica refuses a copy of it
+		// until it expires. Other replicas cannot know (docs/security.md).
+		a.out.add(s.ID, time.Unix(s.Expires, 0), a.now())
+		a.log.Info("ui: signed out", "user", s.Name, "session", shortID(s.ID))
 	}
 	a.setCookies(w, "", "", -1)
 	w.WriteHeader(http.StatusNoContent)
@@ -118,15 +123,27 @@ func (a *Authenticator) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if old, _ := a.session(r); old != nil {
-		a.sessions.remove(old.id) // a sign-in always starts a fresh session id
+		a.out.add(old.ID, time.Unix(old.Expires, 0), now) // a sign-in always starts a fresh session
 	}
-	s := &session{id: randomID(), csrf: randomID(), created: now, expires: now.Add(a.cfg.SessionTTL), secret: secret}
-	s.update(p, now)
-	a.sessions.add(s, now)
-	a.setCookies(w, s.id, s.csrf, int(a.cfg.SessionTTL.Seconds()))
+	s := &session{ID: randomID(), CSRF: randomID(), Mode: a.cfg.Mode, Created: now.Unix(),
+		Expires: now.Add(a.cfg.SessionTTL).Unix(), Name: p.Name, Roles: p.Roles, Secret: secret}
+	value, err := a.sealer.sealSession(s)
+	if err == nil && len(value) > maxCookie {
+		err = fmt.Errorf("the session cookie would be %d bytes, more than browsers keep", len(value))
+	}
+	if err != nil {
+		a.countSignIn(r, "bad_request")
+		a.log.Warn("ui: sign-in refused", "user", p.Name, "client", client, "err", err)
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "cannot hold this sign-in in a cookie (token too long?); send it as an Authorization header instead"})
+		return
+	}
+	if a.cfg.Mode == ModeKubernetes {
+		a.tokens.put(secret, p, now) // the first requests need not ask the API server again
+	}
+	a.setCookies(w, value, s.CSRF, int(a.cfg.SessionTTL.Seconds()))
 	a.countSignIn(r, "ok")
 	a.log.Info("ui: signed in", "user", p.Name, "client", client, "mode", p.Mode)
-	writeJSON(w, http.StatusOK, whoami{Principal: p, CSRFToken: s.csrf})
+	writeJSON(w, http.StatusOK, whoami{Principal: p, CSRFToken: s.CSRF})
 }
 
 // setCookies sets (maxAge > 0) or clears (maxAge < 0) both cookies.

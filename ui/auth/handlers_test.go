@@ -101,8 +101,8 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 	clk.add(time.Second)
 	assertNoData(t, "expired session", do(t, "GET", srv.URL+"/api/data", "", nil, s2.session), 401)
-	if n := a.sessions.len(); n != 1 { // only the replacing session, expired but not asked for again (expired ones go lazily)
-		t.Errorf("%d sessions left, want 1", n)
+	if n := a.out.len(); n != 2 { // the signed-out and the replaced session; nothing else is kept
+		t.Errorf("%d signed-out sessions kept, want 2", n)
 	}
 }
 
@@ -213,13 +213,14 @@ func TestTransportRunsAsTheUser(t *testing.T) {
 	}
 }
 
-func TestSessionStoreCap(t *testing.T) {
-	st := newSessionStore(2)
+func TestSignedOutCap(t *testing.T) {
+	d := newSignedOut(2)
 	now := time.Unix(1000, 0)
-	for i, id := range []string{"a", "b", "c"} {
-		st.add(&session{id: id, created: now.Add(time.Duration(i) * time.Second), expires: now.Add(time.Hour)}, now)
-	}
-	if st.get("a", now) != nil || st.get("b", now) == nil || st.get("c", now) == nil || st.len() != 2 {
-		t.Errorf("cap 2 did not drop the oldest session: %d left", st.len())
+	d.add("gone", now.Add(-time.Second), now.Add(-time.Hour)) // expired by now
+	d.add("a", now.Add(time.Hour), now)
+	d.add("b", now.Add(2*time.Hour), now) // at the cap: the expired one goes
+	d.add("c", now.Add(3*time.Hour), now) // at the cap: the one expiring first goes
+	if d.has("gone") || d.has("a") || !d.has("b") || !d.has("c") || d.len() != 2 {
+		t.Errorf("cap 2 kept %v", d.m)
 	}
 }

@@ -277,20 +277,29 @@ type apiAnswer struct {
 	SrcNS    map[string]int64  `json:"src_ns"`
 }
 
+// fileRealmUsers returns the real Elasticsearch and deploy/local's two
+// file-realm test users (shop, all) with their passwords; it skips t when
+// the node runs without security.
+func fileRealmUsers(t *testing.T) (es testenv.ES, shopUser, shopPW, allUser, allPW string) {
+	t.Helper()
+	es = testenv.Elasticsearch(t)
+	if es.Username == "" {
+		t.Skip("Elasticsearch runs without security (FLOWSHIP_ES_SECURITY=off): no users to sign in")
+	}
+	shopUser, shopPW = os.Getenv("FLOWSHIP_ES_USER_SHOP"), os.Getenv("FLOWSHIP_ES_PASSWORD_SHOP")
+	allUser, allPW = os.Getenv("FLOWSHIP_ES_USER_ALL"), os.Getenv("FLOWSHIP_ES_PASSWORD_ALL")
+	if shopUser == "" || allUser == "" {
+		t.Fatalf("FLOWSHIP_ES_USER_SHOP / FLOWSHIP_ES_USER_ALL unset: run `%s` (deploy/local creates the test users)", testenv.StartHint)
+	}
+	return es, shopUser, shopPW, allUser, allPW
+}
+
 // TestElasticsearchModeUsers signs the two file-realm users of
 // deploy/local in through the real _security/_authenticate, queries AS
 // them with the filter applied and tries to reach other namespaces.
 func TestElasticsearchModeUsers(t *testing.T) {
 	env := setupRBACIndex(t)
-	es := testenv.Elasticsearch(t)
-	if es.Username == "" {
-		t.Skip("Elasticsearch runs without security (FLOWSHIP_ES_SECURITY=off): no users to sign in")
-	}
-	shopUser, shopPW := os.Getenv("FLOWSHIP_ES_USER_SHOP"), os.Getenv("FLOWSHIP_ES_PASSWORD_SHOP")
-	allUser, allPW := os.Getenv("FLOWSHIP_ES_USER_ALL"), os.Getenv("FLOWSHIP_ES_PASSWORD_ALL")
-	if shopUser == "" || allUser == "" {
-		t.Fatalf("FLOWSHIP_ES_USER_SHOP / FLOWSHIP_ES_USER_ALL unset: run `%s` (deploy/local creates the test users)", testenv.StartHint)
-	}
+	es, shopUser, shopPW, allUser, allPW := fileRealmUsers(t)
 	a, clk := newTestAuth(t, esModeConfig(), Options{Listen: ":9090", Elasticsearch: ESEndpoint{URL: es.URL},
 		RBAC: RBAC{"flowship_ui_shop": {Namespaces: []string{"shop"}}, "flowship_ui_all": {All: true}}}, nil)
 	mux := http.NewServeMux()
@@ -486,4 +495,38 @@ func httptestServer(t *testing.T, h http.Handler) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// TestElasticsearchModeSessionAcrossReplicas: a user signs in on replica
+// A; replica B, with the same session key and no state of A's, queries
+// the real Elasticsearch as that user from the cookie alone (same six
+// documents as on A); a replica with another key refuses the cookie.
+func TestElasticsearchModeSessionAcrossReplicas(t *testing.T) {
+	env := setupRBACIndex(t)
+	es, shopUser, shopPW, _, _ := fileRealmUsers(t)
+	cfg := esModeConfig()
+	cfg.SessionKeyFile = keyFile(t, key(3))
+	other := cfg
+	other.SessionKeyFile = keyFile(t, key(4))
+	server := func(cfg Config) string {
+		a, _ := newTestAuth(t, cfg, Options{Listen: ":9090", Elasticsearch: ESEndpoint{URL: es.URL},
+			RBAC: RBAC{"flowship_ui_shop": {Namespaces: []string{"shop"}}}}, nil)
+		mux := http.NewServeMux()
+		a.Mount(mux, "/")
+		mux.Handle("GET /api/flows", miniAPI(t, a, env.alias))
+		return httptestServer(t, mux)
+	}
+	srvA, srvB, srvC := server(cfg), server(cfg), server(other)
+	shop := signIn(t, srvA, fmt.Sprintf(`{"username":%q,"password":%q}`, shopUser, shopPW))
+	got := do(t, "GET", srvB+"/api/flows", "", nil, shop.session)
+	var ans apiAnswer
+	if err := json.Unmarshal([]byte(got.body), &ans); got.status != 200 || err != nil {
+		t.Fatalf("replica B: %d %s", got.status, got.body)
+	}
+	// Hand-computed from rbacFixture, as in TestElasticsearchModeUsers.
+	if ans.Total != 6 {
+		t.Errorf("replica B as the shop user: total %d, want 6", ans.Total)
+	}
+	assertNoHiddenNames(t, ans)
+	assertNoFlows(t, "replica with another key", do(t, "GET", srvC+"/api/flows", "", nil, shop.session), 401)
 }

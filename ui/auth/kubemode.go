@@ -34,8 +34,21 @@ func (v *kubeVerifier) signIn(ctx context.Context, c credentials) (*Principal, s
 	return p, c.Token, nil
 }
 
-func (v *kubeVerifier) recheck(ctx context.Context, token string) (*Principal, error) {
-	return v.principal(ctx, token)
+// restore reuses this replica's decision for the session's token while
+// it is younger than cache_ttl, and otherwise asks the API server again
+// (TokenReview and SubjectAccessReviews): a revoked token is
+// ErrUnauthenticated, an API server that cannot be asked an error.
+func (v *kubeVerifier) restore(ctx context.Context, a *Authenticator, s *session) (*Principal, error) {
+	now := a.now()
+	if p := a.tokens.get(s.Secret, now, a.cfg.CacheTTL); p != nil {
+		return p, nil
+	}
+	p, err := v.principal(ctx, s.Secret)
+	if err != nil {
+		return nil, err
+	}
+	a.tokens.put(s.Secret, p, now)
+	return p, nil
 }
 
 // principal reviews token and computes its user's access. Any API failure
