@@ -65,9 +65,6 @@ func (s *Server) handleBoard(_ http.ResponseWriter, r *http.Request) (any, error
 	}
 	body := obj{"size": 0, "track_total_hits": false, "query": boolFilter(q.Clauses), "aggs": obj{
 		"flows": obj{"sum": obj{"field": "num_flows"}},
-		"since": obj{"global": obj{}, "aggs": obj{"f": obj{
-			"filter": boolFilter(q.Access, obj{"nested": obj{"path": "policy_hits", "query": obj{"exists": obj{"field": "policy_hits.list"}}}}),
-			"aggs":   obj{"t": obj{"min": obj{"field": "@timestamp"}}}}}},
 		"hits": obj{"nested": obj{"path": "policy_hits"}, "aggs": obj{
 			"lists": obj{"terms": obj{"field": "policy_hits.list", "size": 3}, "aggs": obj{
 				"tiers": obj{"terms": obj{"field": "policy_hits.tier", "size": 500}, "aggs": obj{
@@ -92,8 +89,20 @@ func (s *Server) handleBoard(_ http.ResponseWriter, r *http.Request) (any, error
 	for _, l := range gjson.GetBytes(res, "aggregations.hits.lists.buckets").Array() {
 		lists[l.Get("key").String()] = boardTiers(l, q.Principal)
 	}
+	// Since when: the oldest document with policy_hits, as a sorted search
+	// of one hit rather than a min aggregation under a global one, which
+	// visited every document of every index on each request (0.3-0.4 s
+	// against 0.1 s for the sort on the bench's million documents).
+	first, err := s.es.search(r.Context(), s.alias(pipeline.KindFlow), obj{
+		"size": 1, "_source": false, "track_total_hits": false,
+		"sort":  []any{obj{"@timestamp": obj{"order": "asc", "format": "strict_date_optional_time"}}},
+		"query": boolFilter(q.Access, obj{"nested": obj{"path": "policy_hits", "query": obj{"exists": obj{"field": "policy_hits.list"}}}}),
+	})
+	if err != nil {
+		return nil, err
+	}
 	var since any
-	if t := gjson.GetBytes(res, "aggregations.since.f.t.value_as_string"); t.Exists() {
+	if t := gjson.GetBytes(first, "hits.hits.0.sort.0"); t.Exists() {
 		since = t.String()
 	}
 	return obj{

@@ -99,17 +99,28 @@ func TestUIBench(t *testing.T) {
 	}
 	var report strings.Builder
 	fmt.Fprintf(&report, "| view | queries | p50 ms | p95 ms | max ms | mean rows |\n|---|---|---|---|---|---|\n")
+	var graphs [20][]byte // the flows/graph answers, for flows/arc
 	// The view's own keys: the arc hovered, the node or edge selected.
 	app := func() (string, string) {
 		a := rng.IntN(200)
 		return "ns-" + strconv.Itoa(a%20), "app-" + strconv.Itoa(a) + "-*"
 	}
 	extra := map[string]func(i int) string{
+		// The hover detail of an arc the graph drew for the same filter.
 		"flows/arc": func(i int) string {
-			sns, sn := app()
-			dns, dn := app()
-			return "&arc_src_type=wep&arc_src_ns=" + sns + "&arc_src_name=" + url.QueryEscape(sn) + "&arc_dst_type=wep&arc_dst_ns=" + dns +
-				"&arc_dst_name=" + url.QueryEscape(dn) + "&arc_action=" + []string{"allow", "deny"}[i%2]
+			arcs := gjson.GetBytes(graphs[i], "arcs").Array()
+			if len(arcs) == 0 {
+				return "&arc_action=deny"
+			}
+			a := arcs[rng.IntN(len(arcs))]
+			v := url.Values{}
+			for _, k := range []struct{ key, path string }{
+				{"arc_src_type", "src.type"}, {"arc_src_ns", "src.namespace"}, {"arc_src_name", "src.name"},
+				{"arc_dst_type", "dst.type"}, {"arc_dst_ns", "dst.namespace"}, {"arc_dst_name", "dst.name"}, {"arc_action", "action"},
+			} {
+				v.Set(k.key, a.Get(k.path).String())
+			}
+			return "&" + v.Encode()
 		},
 		"services/http": func(i int) string {
 			ns, name := app()
@@ -130,11 +141,17 @@ func TestUIBench(t *testing.T) {
 		},
 	}
 	loadBefore := loadAvg()
+	// The same 20 filters for every view, so the rows compare.
+	var fs [20]string
+	for i := range fs {
+		fs[i] = filters(i)
+	}
+	var slowest strings.Builder
 	for _, view := range []string{"flows/graph", "flows/arc", "policies/board", "services/graph", "flowlogs", "services/http", "services/dns"} {
 		var ms []float64
-		rows := 0
+		rows, worst, worstMs := 0, "", 0.0
 		for i := range 20 {
-			path := "/api/" + view + "?" + filters(i)
+			path := "/api/" + view + "?" + fs[i]
 			if f := extra[view]; f != nil {
 				path += f(i)
 			}
@@ -144,12 +161,21 @@ func TestUIBench(t *testing.T) {
 			if rec.Code != 200 {
 				t.Fatalf("%s: %d %s", path, rec.Code, rec.Body.String())
 			}
-			ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
+			d := float64(time.Since(t0).Microseconds()) / 1000
+			ms = append(ms, d)
+			if d > worstMs {
+				worst, worstMs = path, d
+			}
 			rows += answerRows(rec.Body.Bytes())
+			if view == "flows/graph" {
+				graphs[i] = rec.Body.Bytes()
+			}
 		}
 		slices.Sort(ms)
 		fmt.Fprintf(&report, "| %s | 20 | %.0f | %.0f | %.0f | %d |\n", view, ms[9], ms[18], ms[19], rows/20)
+		fmt.Fprintf(&slowest, "- %s: %.0f ms `%s`\n", view, worstMs, worst)
 	}
+	report.WriteString("\nSlowest query per view:\n\n" + slowest.String())
 	report.WriteString("\nLoad average (1, 5, 15 min) before: " + loadBefore + "; after: " + loadAvg() + "\n")
 	t.Logf("API on %d flow documents:\n%s", n, report.String())
 	renderMs := benchRender(t)
