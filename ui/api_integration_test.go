@@ -204,6 +204,17 @@ func testAPIPolicyBoard(t *testing.T, h http.Handler) {
 	if !equalPols(pols, wantPending) {
 		t.Errorf("pending\n got %+v\nwant %+v", pols, wantPending)
 	}
+	// board_list=pending (what the page asks for) answers that list alone,
+	// with the same hand-summed counts.
+	got.Lists = nil
+	get(t, h, "/api/policies/board?"+fixtureRange+"&board_list=pending", 200, &got)
+	if _, ok := got.Lists["enforced"]; ok || len(got.Lists) != 1 {
+		t.Errorf("board_list=pending answered lists %v", got.Lists)
+	}
+	if _, pols = flatten("pending"); !equalPols(pols, wantPending) || got.Connections != 18 || got.DataSince != "2026-06-08T10:00:00.000Z" {
+		t.Errorf("board_list=pending\n got %+v (connections %d, since %q)\nwant %+v", pols, got.Connections, got.DataSince, wantPending)
+	}
+	get(t, h, "/api/policies/board?"+fixtureRange+"&board_list=all", 400, nil)
 
 	type rule struct {
 		Rule                                 int64

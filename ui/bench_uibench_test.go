@@ -135,6 +135,13 @@ func TestUIBench(t *testing.T) {
 			}
 			return "&" + v.Encode()
 		},
+		// The list the page shows: enforced first, pending on a toggle.
+		"policies/board": func(i int) string {
+			if i%4 == 3 {
+				return "&board_list=pending"
+			}
+			return "&board_list=enforced"
+		},
 		"services/http": func(i int) string {
 			ns, name := app()
 			switch i % 3 {
@@ -214,7 +221,7 @@ func loadAvg() string {
 // answerRows counts what an API answer lists (arcs, edges, enforced tiers, documents,
 // calls, lookups; the ports and policies of an arc).
 func answerRows(body []byte) int {
-	for _, k := range []string{"arcs", "edges", "docs", "calls", "lookups", "lists.enforced"} {
+	for _, k := range []string{"arcs", "edges", "docs", "calls", "lookups", "lists.enforced", "lists.pending"} {
 		if r := gjson.GetBytes(body, k); r.IsArray() {
 			return len(r.Array())
 		}

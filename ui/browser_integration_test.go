@@ -204,7 +204,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("rules of t1.p1: %d rows, want 2", n)
 		}
 		shot(ctx, t, dir, "board-enforced.png")
-		run("pending", chromedp.Click(chromedp.CSS(`button[data-value="pending"]`)))
+		run("pending", ready(chromedp.Click(chromedp.CSS(`button[data-value="pending"]`)))) // asks the API for the pending list
 		check("pending")
 		if n := count(ctx, t, `.policy.staged[data-policy="shop/t2.staged:p3"][data-denied="3"]`); n != 1 {
 			t.Errorf("staged deny card missing")

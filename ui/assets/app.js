@@ -315,7 +315,7 @@
   function renderBoard(data) {
     const tiers = data.lists[state.boardList] || [];
     const bar = el("div", { class: "toolbar" },
-      toggleGroup(["enforced", "pending"], state.boardList, (v) => { state.boardList = v; renderBoard(data); }),
+      toggleGroup(["enforced", "pending"], state.boardList, (v) => { state.boardList = v; route(); }), // the API answers the list asked for
       el("span", { class: "muted", id: "data-since" }, data.data_since ? "Policy data since " + new Date(data.data_since).toISOString().replace(".000", "") : "No flow document carries policy_hits yet."),
       el("span", { class: "muted" }, state.boardList === "pending" ? "Pending: the traces Felix recomputes with staged policies as if enforced (dashed cards are staged)." : "Enforced: the policies that decided the flows. Counts are connections (num_flows)."));
     if (tiers.length === 0) {
@@ -518,7 +518,8 @@
     const my = ++seq;
     setStatus("Loading…");
     document.body.dataset.state = "loading";
-    const extra = state.view === "logs" ? { size: 50, after: state.cursors[state.cursors.length - 1] } : undefined;
+    const extra = state.view === "logs" ? { size: 50, after: state.cursors[state.cursors.length - 1] }
+      : state.view === "board" ? { board_list: state.boardList } : undefined;
     api(path, extra).then((data) => {
       if (my !== seq) return;
       const ign = (data.ignored || []).length ? " Not applicable here: " + data.ignored.join(", ") + "." : "";
