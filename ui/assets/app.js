@@ -273,11 +273,16 @@
       const show = (ev) => {
         tipOwner = p; showTip(ev, text());
         if (a.detail || a.detailLoading) return;
-        a.detailLoading = true;
-        api("flows/arc", { arc_src_type: a.src.type, arc_src_ns: a.src.namespace, arc_src_name: a.src.name,
-          arc_dst_type: a.dst.type, arc_dst_ns: a.dst.namespace, arc_dst_name: a.dst.name, arc_action: a.action })
-          .then((r) => { a.detail = r.arc; }, (e) => { a.detailError = "(not loaded: " + e.message + ")"; })
-          .finally(() => { a.detailLoading = false; if (tipOwner === p && !tip.hidden) showTip(ev, text()); });
+        // Ask only when the pointer (or focus) rests on the arc for 120 ms, so
+        // sweeping the mouse across the circle does not query every arc it crosses.
+        setTimeout(() => {
+          if (tipOwner !== p || a.detail || a.detailLoading) return;
+          a.detailLoading = true;
+          api("flows/arc", { arc_src_type: a.src.type, arc_src_ns: a.src.namespace, arc_src_name: a.src.name,
+            arc_dst_type: a.dst.type, arc_dst_ns: a.dst.namespace, arc_dst_name: a.dst.name, arc_action: a.action })
+            .then((r) => { a.detail = r.arc; }, (e) => { a.detailError = "(not loaded: " + e.message + ")"; })
+            .finally(() => { a.detailLoading = false; if (tipOwner === p && !tip.hidden) showTip(ev, text()); });
+        }, 120);
       };
       p.addEventListener("mouseenter", show); p.addEventListener("mousemove", (ev) => { tipOwner = p; showTip(ev, text()); });
       p.addEventListener("mouseleave", hideTip); p.addEventListener("focus", show); p.addEventListener("blur", hideTip);
