@@ -63,14 +63,12 @@ type PortProto struct {
 }
 
 // Arc is one flow group of the Flow Visualizer: source, destination and
-// action, with its top ports and enforced policies.
+// action with its counts (its ports and policies: ArcDetail).
 type Arc struct {
-	Src      Endpoint    `json:"src"`
-	Dst      Endpoint    `json:"dst"`
-	Action   string      `json:"action"`
-	Counts               // connections, bytes, packets
-	Ports    []PortProto `json:"ports"`
-	Policies []string    `json:"policies"`
+	Src    Endpoint `json:"src"`
+	Dst    Endpoint `json:"dst"`
+	Action string   `json:"action"`
+	Counts          // connections, bytes, packets
 }
 
 // countAggs are the sums every graph bucket carries.
@@ -95,24 +93,98 @@ func withCounts(more obj) obj {
 	return out
 }
 
+// flowGraphSources are the composite keys of a Flow Visualizer arc.
+var flowGraphSources = []source{
+	{"st", "source_type"}, {"sn", "source_namespace"}, {"sa", "source_name_aggr"},
+	{"dt", "dest_type"}, {"dn", "dest_namespace"}, {"da", "dest_name_aggr"}, {"a", "action"},
+}
+
 // handleFlowGraph answers the Flow Visualizer: every (source, destination,
-// action) group in the range with its counts, top ports and policies.
+// action) group in the range with its counts. The ports and policies of an
+// arc are not here: a nested policy_hits and a ports terms aggregation
+// under each of up to max_arcs groups made this query seconds slow on a
+// million documents (benchmarks/results/ui-2026-12-03-1m.md); the page
+// asks /api/flows/arc for the one arc the user hovers.
 func (s *Server) handleFlowGraph(_ http.ResponseWriter, r *http.Request) (any, error) {
 	q, err := s.scope(r, pipeline.KindFlow)
 	if err != nil {
 		return nil, err
 	}
-	// Arcs name the enforced policies the user may read; hidden ones show
-	// as one "*" (auth.Hidden).
+	arcs := []Arc{}
+	var total Counts
+	truncated, err := s.composite(r.Context(), s.alias(pipeline.KindFlow), boolFilter(q.Clauses), flowGraphSources, countAggs, s.cfg.MaxArcs, func(b gjson.Result) {
+		a := Arc{
+			Src:    endpoint(key(b, "st"), key(b, "sn"), key(b, "sa")),
+			Dst:    endpoint(key(b, "dt"), key(b, "dn"), key(b, "da")),
+			Action: key(b, "a"),
+			Counts: counts(b),
+		}
+		total.add(a.Counts)
+		arcs = append(arcs, a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return obj{"from": q.Filter.From, "to": q.Filter.To, "ignored": nonNil(q.Ignored), "truncated": truncated, "total": total, "arcs": arcs}, nil
+}
+
+// arcKeys name one arc of the Flow Visualizer for /api/flows/arc: the
+// values of its source and destination type, namespace and name_aggr and
+// its action, as /api/flows/graph answered them. A key given empty
+// matches documents without the field (the graph's missing bucket); a
+// key not given matches any value.
+var arcKeys = []struct{ key, field string }{
+	{"arc_src_type", "source_type"}, {"arc_src_ns", "source_namespace"}, {"arc_src_name", "source_name_aggr"},
+	{"arc_dst_type", "dest_type"}, {"arc_dst_ns", "dest_namespace"}, {"arc_dst_name", "dest_name_aggr"},
+	{"arc_action", "action"},
+}
+
+// ArcDetail is what the Flow Visualizer shows when an arc is hovered:
+// its top destination ports and the enforced policies that decided it.
+type ArcDetail struct {
+	Ports    []PortProto `json:"ports"`
+	Policies []string    `json:"policies"`
+	Counts
+}
+
+// handleFlowArc answers the hover detail of one arc: within the filter,
+// the flows of the arc named by the arc_* keys, with their top 5 ports
+// (each with its protocol) and top 5 enforced policies. Policies the user
+// may not read show as one "*" (auth.Hidden).
+func (s *Server) handleFlowArc(_ http.ResponseWriter, r *http.Request) (any, error) {
+	names := make([]string, len(arcKeys))
+	for i, k := range arcKeys {
+		names[i] = k.key
+	}
+	q, err := s.scope(r, pipeline.KindFlow, names...)
+	if err != nil {
+		return nil, err
+	}
+	var clauses []any
+	uq := r.URL.Query()
+	for _, k := range arcKeys {
+		vals, ok := uq[k.key]
+		if !ok {
+			continue
+		}
+		if len(vals) != 1 {
+			return nil, badf("%s: give it once", k.key)
+		}
+		v := vals[0]
+		if v == "" {
+			clauses = append(clauses, obj{"bool": obj{"must_not": []any{obj{"exists": obj{"field": k.field}}}}})
+			continue
+		}
+		if err := checkValue(k.key, v); err != nil {
+			return nil, err
+		}
+		clauses = append(clauses, obj{"term": obj{k.field: v}})
+	}
 	enforced := []any{obj{"term": obj{"policy_hits.list": "enforced"}}}
 	hidden := obj{"bool": obj{"must_not": []any{obj{"match_all": obj{}}}}}
 	if c := auth.ReadableHits(q.Principal, auth.PolicyHitFields()); c != nil {
 		hidden = obj{"bool": obj{"filter": enforced, "must_not": []any{c}}}
 		enforced = append(enforced, c)
-	}
-	sources := []source{
-		{"st", "source_type"}, {"sn", "source_namespace"}, {"sa", "source_name_aggr"},
-		{"dt", "dest_type"}, {"dn", "dest_namespace"}, {"da", "dest_name_aggr"}, {"a", "action"},
 	}
 	aggs := withCounts(obj{
 		"ports": obj{"terms": obj{"field": "dest_port", "size": 5}, "aggs": obj{
@@ -123,33 +195,22 @@ func (s *Server) handleFlowGraph(_ http.ResponseWriter, r *http.Request) (any, e
 				"names": obj{"terms": obj{"field": "policy_hits.name", "size": 5}}}},
 			"hid": obj{"filter": hidden}}},
 	})
-	arcs := []Arc{}
-	var total Counts
-	truncated, err := s.composite(r.Context(), s.alias(pipeline.KindFlow), boolFilter(q.Clauses), sources, aggs, s.cfg.MaxArcs, func(b gjson.Result) {
-		a := Arc{
-			Src:      endpoint(key(b, "st"), key(b, "sn"), key(b, "sa")),
-			Dst:      endpoint(key(b, "dt"), key(b, "dn"), key(b, "da")),
-			Action:   key(b, "a"),
-			Counts:   counts(b),
-			Ports:    []PortProto{},
-			Policies: []string{},
-		}
-		for _, p := range b.Get("ports.buckets").Array() {
-			a.Ports = append(a.Ports, PortProto{Port: p.Get("key").Int(), Proto: p.Get("proto.buckets.0.key").String(), Connections: sum(p, "flows")})
-		}
-		for _, p := range b.Get("pol.enf.names.buckets").Array() {
-			a.Policies = append(a.Policies, p.Get("key").String())
-		}
-		if b.Get("pol.hid.doc_count").Int() > 0 {
-			a.Policies = append(a.Policies, auth.Hidden)
-		}
-		total.add(a.Counts)
-		arcs = append(arcs, a)
-	})
+	res, err := s.es.search(r.Context(), s.alias(pipeline.KindFlow), obj{"size": 0, "track_total_hits": false, "query": boolFilter(q.Clauses, clauses...), "aggs": aggs})
 	if err != nil {
 		return nil, err
 	}
-	return obj{"from": q.Filter.From, "to": q.Filter.To, "ignored": nonNil(q.Ignored), "truncated": truncated, "total": total, "arcs": arcs}, nil
+	b := gjson.GetBytes(res, "aggregations")
+	d := ArcDetail{Ports: []PortProto{}, Policies: []string{}, Counts: counts(b)}
+	for _, p := range b.Get("ports.buckets").Array() {
+		d.Ports = append(d.Ports, PortProto{Port: p.Get("key").Int(), Proto: p.Get("proto.buckets.0.key").String(), Connections: sum(p, "flows")})
+	}
+	for _, p := range b.Get("pol.enf.names.buckets").Array() {
+		d.Policies = append(d.Policies, p.Get("key").String())
+	}
+	if b.Get("pol.hid.doc_count").Int() > 0 {
+		d.Policies = append(d.Policies, auth.Hidden)
+	}
+	return obj{"from": q.Filter.From, "to": q.Filter.To, "ignored": nonNil(q.Ignored), "arc": d}, nil
 }
 
 func nonNil(s []string) []string {

@@ -72,11 +72,6 @@ func testAPIFlowGraph(t *testing.T, h http.Handler) {
 					Action             string
 					Connections, Bytes int64
 					Packets            int64
-					Ports              []struct {
-						Port  int64
-						Proto string
-					}
-					Policies []string
 				}
 				Total     counts
 				Truncated bool
@@ -100,27 +95,47 @@ func testAPIFlowGraph(t *testing.T, h http.Handler) {
 		})
 	}
 	t.Run("ports and policies of an arc", func(t *testing.T) {
-		var got struct {
-			Arcs []struct {
-				Action string
-				Ports  []struct {
+		type detail struct {
+			Arc struct {
+				Ports []struct {
 					Port, Connections int64
 					Proto             string
 				}
-				Policies []string
+				Policies    []string
+				Connections int64
 			}
 		}
-		get(t, h, "/api/flows/graph?"+fixtureRange+"&dst_ns=pay", 200, &got)
-		if len(got.Arcs) != 1 {
-			t.Fatalf("arcs: %+v", got.Arcs)
-		}
-		a := got.Arcs[0]
-		if len(a.Ports) != 1 || a.Ports[0].Port != 443 || a.Ports[0].Proto != "tcp" || a.Ports[0].Connections != 4 {
-			t.Errorf("ports %+v, want 443/tcp with 4", a.Ports)
+		// D3: storefront -> payments, denied; 443/tcp, 4 connections,
+		// enforced trace t1.p1 (pass), t2.default-deny (deny).
+		d3 := "&arc_src_type=wep&arc_src_ns=shop&arc_src_name=storefront-*&arc_dst_type=wep&arc_dst_ns=pay&arc_dst_name=payments-*&arc_action=deny"
+		var got detail
+		get(t, h, "/api/flows/arc?"+fixtureRange+d3, 200, &got)
+		a := got.Arc
+		if len(a.Ports) != 1 || a.Ports[0].Port != 443 || a.Ports[0].Proto != "tcp" || a.Ports[0].Connections != 4 || a.Connections != 4 {
+			t.Errorf("ports %+v (connections %d), want 443/tcp with 4", a.Ports, a.Connections)
 		}
 		if strings.Join(a.Policies, ",") != "t1.p1,t2.default-deny" {
 			t.Errorf("policies %v", a.Policies)
 		}
+		// D1+D2 are one arc: 8080/tcp with 3+2 connections, t1.p1 and shop/t2.p2.
+		var d12 detail
+		get(t, h, "/api/flows/arc?"+fixtureRange+"&arc_src_ns=shop&arc_src_name=storefront-*&arc_dst_ns=shop&arc_dst_name=cart-api-*&arc_action=allow", 200, &d12)
+		if p := d12.Arc.Ports; len(p) != 1 || p[0].Port != 8080 || p[0].Connections != 5 || strings.Join(d12.Arc.Policies, ",") != "shop/t2.p2,t1.p1" {
+			t.Errorf("D1+D2: %+v", d12.Arc)
+		}
+		// The filter bar still holds: action=allow leaves nothing of D3.
+		var none detail
+		get(t, h, "/api/flows/arc?"+fixtureRange+d3+"&action=allow", 200, &none)
+		if len(none.Arc.Ports) != 0 || len(none.Arc.Policies) != 0 || none.Arc.Connections != 0 {
+			t.Errorf("D3 under action=allow: %+v", none.Arc)
+		}
+		// An empty key matches a missing field: every fixture row has a
+		// source namespace, so nothing.
+		get(t, h, "/api/flows/arc?"+fixtureRange+"&arc_src_ns=", 200, &none)
+		if none.Arc.Connections != 0 {
+			t.Errorf("arc_src_ns= (missing): %+v", none.Arc)
+		}
+		get(t, h, "/api/flows/arc?"+fixtureRange+"&arc_action=deny&arc_action=allow", 400, nil)
 	})
 }
 
@@ -189,6 +204,17 @@ func testAPIPolicyBoard(t *testing.T, h http.Handler) {
 	if !equalPols(pols, wantPending) {
 		t.Errorf("pending\n got %+v\nwant %+v", pols, wantPending)
 	}
+	// board_list=pending (what the page asks for) answers that list alone,
+	// with the same hand-summed counts.
+	got.Lists = nil
+	get(t, h, "/api/policies/board?"+fixtureRange+"&board_list=pending", 200, &got)
+	if _, ok := got.Lists["enforced"]; ok || len(got.Lists) != 1 {
+		t.Errorf("board_list=pending answered lists %v", got.Lists)
+	}
+	if _, pols = flatten("pending"); !equalPols(pols, wantPending) || got.Connections != 18 || got.DataSince != "2026-06-08T10:00:00.000Z" {
+		t.Errorf("board_list=pending\n got %+v (connections %d, since %q)\nwant %+v", pols, got.Connections, got.DataSince, wantPending)
+	}
+	get(t, h, "/api/policies/board?"+fixtureRange+"&board_list=all", 400, nil)
 
 	type rule struct {
 		Rule                                 int64

@@ -127,10 +127,16 @@ func TestBrowser(t *testing.T) {
 		if n := count(ctx, t, `path.arc.denied[stroke-dasharray], path.arc.denied.status`); n != 2 {
 			t.Errorf("denied arcs without the dashed cue: %d", n)
 		}
+		// Hover the thickest denied arc (D3): its ports and policies come
+		// from /api/flows/arc after the tooltip opens.
 		var tipText string
 		eval("hover", `(document.querySelector('path.arc.denied').dispatchEvent(new MouseEvent('mouseenter', {clientX: 300, clientY: 300})), document.getElementById('tooltip').textContent)`, &tipText)
-		if !strings.Contains(tipText, "action: deny") || !strings.Contains(tipText, "policies:") {
-			t.Errorf("tooltip %q", tipText)
+		for deadline := time.Now().Add(10 * time.Second); strings.Contains(tipText, "loading…") && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond) // polls for the answer; no assertion rests on the wait
+			eval("tooltip", `document.getElementById('tooltip').textContent`, &tipText)
+		}
+		if !strings.Contains(tipText, "action: deny") || !strings.Contains(tipText, "ports: 443/tcp\n") || !strings.Contains(tipText, "policies: t1.p1, t2.default-deny\n") {
+			t.Errorf("tooltip %q, want D3's action, port and policies", tipText)
 		}
 		run("unhover", js(`document.getElementById('tooltip').hidden = true`))
 		shot(ctx, t, dir, "visualizer-status.png")
@@ -198,7 +204,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("rules of t1.p1: %d rows, want 2", n)
 		}
 		shot(ctx, t, dir, "board-enforced.png")
-		run("pending", chromedp.Click(chromedp.CSS(`button[data-value="pending"]`)))
+		run("pending", ready(chromedp.Click(chromedp.CSS(`button[data-value="pending"]`)))) // asks the API for the pending list
 		check("pending")
 		if n := count(ctx, t, `.policy.staged[data-policy="shop/t2.staged:p3"][data-denied="3"]`); n != 1 {
 			t.Errorf("staged deny card missing")

@@ -10,8 +10,13 @@ import (
 // and the document field it reads.
 type source struct{ name, field string }
 
-// compositePage is the bucket count of one composite request.
-const compositePage = 1000
+// compositePage is the most buckets one composite request asks for. Each
+// request scans every matching document again, so the views ask for all
+// the groups they show (max_arcs, 5,000 by default) in one request
+// rather than in pages of 1,000; 10,000 keeps a page well under
+// Elasticsearch's search.max_buckets (65,536) with the metric
+// sub-aggregations the views use.
+const compositePage = 10000
 
 // composite pages through a composite aggregation over sources with aggs
 // under each bucket, calling each for every bucket until limit buckets or

@@ -153,7 +153,7 @@ func TestRBAC(t *testing.T) {
 	// Every endpoint, with filters that try to reach other namespaces.
 	probes := []string{"", "&ns=ci", "&ns=pay", "&src_ns=ci", "&dst_ns=-", "&src_label=app%3Dimage-sync", "&name=image-sync-*",
 		"&type=ns", "&tier=t1&policy=t1.p1", "&tier=t1", "&action=deny", "&src_ns=ci&src_ns=shop"}
-	views := []string{"/api/meta", "/api/flows/graph", "/api/policies/board", "/api/services/graph", "/api/services/http",
+	views := []string{"/api/meta", "/api/flows/graph", "/api/flows/arc", "/api/policies/board", "/api/services/graph", "/api/services/http",
 		"/api/services/dns", "/api/flowlogs?size=500", "/api/flowlogs/export?size=500",
 		"/api/hints?hint=src_ns", "/api/hints?hint=dst_ns", "/api/hints?hint=ns", "/api/hints?hint=name", "/api/hints?hint=dst_name",
 		"/api/hints?hint=tier", "/api/hints?hint=policy"}

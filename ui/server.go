@@ -90,6 +90,7 @@ func (s *Server) api() map[string]func(http.ResponseWriter, *http.Request) (any,
 	return map[string]func(http.ResponseWriter, *http.Request) (any, error){
 		"api/meta":           s.handleMeta,
 		"api/flows/graph":    s.handleFlowGraph,
+		"api/flows/arc":      s.handleFlowArc,
 		"api/policies/board": s.handleBoard,
 		"api/policies/rules": s.handleRules,
 		"api/services/graph": s.handleServiceGraph,

@@ -28,7 +28,7 @@ func (f *failingES) search(context.Context, string, any) ([]byte, error) {
 func TestElasticsearchErrorIsNotPassedThrough(t *testing.T) {
 	es := &failingES{}
 	s := &Server{cfg: DefaultConfig(), es: es, auth: testAuth(t, DefaultConfig(), auth.ESEndpoint{}), naming: esink.DefaultNaming(), log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now}
-	for _, path := range []string{"/api/flows/graph", "/api/policies/board", "/api/services/graph", "/api/flowlogs", "/api/flowlogs/export", "/api/services/http", "/api/services/dns"} {
+	for _, path := range []string{"/api/flows/graph", "/api/flows/arc", "/api/policies/board", "/api/services/graph", "/api/flowlogs", "/api/flowlogs/export", "/api/services/http", "/api/services/dns"} {
 		rec := httptest.NewRecorder()
 		s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 		if rec.Code != 502 {
@@ -38,8 +38,8 @@ func TestElasticsearchErrorIsNotPassedThrough(t *testing.T) {
 			t.Errorf("%s: internals passed through: %s", path, rec.Body.String())
 		}
 	}
-	if es.queries != 7 {
-		t.Errorf("%d queries, want 7", es.queries)
+	if es.queries != 8 {
+		t.Errorf("%d queries, want 8", es.queries)
 	}
 }
 
@@ -98,7 +98,7 @@ func (r *recordingES) search(_ context.Context, _ string, body any) ([]byte, err
 }
 
 // apiPaths are every API endpoint (issue 11: all of them need a user).
-var apiPaths = []string{"/api/meta", "/api/flows/graph", "/api/policies/board", "/api/policies/rules?rule_tier=t&rule_policy=p",
+var apiPaths = []string{"/api/meta", "/api/flows/graph", "/api/flows/arc", "/api/policies/board", "/api/policies/rules?rule_tier=t&rule_policy=p",
 	"/api/services/graph", "/api/services/http", "/api/services/dns", "/api/flowlogs", "/api/flowlogs/export", "/api/hints?hint=src_ns"}
 
 func esModeServer(t *testing.T, es searcher) *Server {

@@ -24,7 +24,7 @@
   function filterQuery(extra) {
     const q = new URLSearchParams();
     for (const [k, v] of state.params) if (FILTER_KEYS.includes(k) && v !== "") q.append(k, v);
-    if (extra) for (const [k, v] of Object.entries(extra)) if (v !== undefined && v !== null && v !== "") q.append(k, v);
+    if (extra) for (const [k, v] of Object.entries(extra)) if (v !== undefined && v !== null && (v !== "" || k.startsWith("arc_"))) q.append(k, v); // arc_*: "" names a missing field
     return q;
   }
   function setHash(view, params) {
@@ -165,7 +165,8 @@
     tip.style.left = Math.min(x + 14, window.innerWidth - 430) + "px";
     tip.style.top = (y + 14) + "px";
   }
-  function hideTip() { tip.hidden = true; }
+  let tipOwner = null; // the element whose tooltip shows, so a late answer updates only its own
+  function hideTip() { tip.hidden = true; tipOwner = null; }
   function emptyState(title, hints) {
     return el("div", { class: "empty", role: "note" }, el("strong", {}, title), ...hints.map((h) => el("div", {}, h)));
   }
@@ -263,11 +264,28 @@
         "stroke-width": w.toFixed(2), tabindex: 0, "data-action": a.action,
         "stroke-dasharray": denied && state.vizMode === "status" ? Math.max(6, 2 * w).toFixed(1) + " " + Math.max(4, 1.2 * w).toFixed(1) : null,
         "aria-label": a.src.name + " to " + a.dst.name + ", " + a.action });
-      const text = "from " + a.src.namespace + "/" + a.src.name + " (" + a.src.type + ")\nto " + a.dst.namespace + "/" + a.dst.name + " (" + a.dst.type + ")\n" +
-        "action: " + a.action + "\nports: " + (a.ports.map((p) => p.port + "/" + p.proto).join(", ") || "-") +
-        "\npolicies: " + (a.policies.join(", ") || "-") + "\nconnections " + fmt(a.connections) + " · bytes " + fmtBytes(a.bytes) + " · packets " + fmt(a.packets);
-      p.addEventListener("mouseenter", (ev) => showTip(ev, text)); p.addEventListener("mousemove", (ev) => showTip(ev, text));
-      p.addEventListener("mouseleave", hideTip); p.addEventListener("focus", (ev) => showTip(ev, text)); p.addEventListener("blur", hideTip);
+      // Ports and policies come from /api/flows/arc on first hover or focus
+      // (one small query for that arc), then stay on the arc object.
+      const text = () => "from " + a.src.namespace + "/" + a.src.name + " (" + a.src.type + ")\nto " + a.dst.namespace + "/" + a.dst.name + " (" + a.dst.type + ")\n" +
+        "action: " + a.action + "\nports: " + (a.detail ? (a.detail.ports.map((p) => p.port + "/" + p.proto).join(", ") || "-") : a.detailError || "loading…") +
+        "\npolicies: " + (a.detail ? (a.detail.policies.join(", ") || "-") : a.detailError || "loading…") +
+        "\nconnections " + fmt(a.connections) + " · bytes " + fmtBytes(a.bytes) + " · packets " + fmt(a.packets);
+      const show = (ev) => {
+        tipOwner = p; showTip(ev, text());
+        if (a.detail || a.detailLoading) return;
+        // Ask only when the pointer (or focus) rests on the arc for 120 ms, so
+        // sweeping the mouse across the circle does not query every arc it crosses.
+        setTimeout(() => {
+          if (tipOwner !== p || a.detail || a.detailLoading) return;
+          a.detailLoading = true;
+          api("flows/arc", { arc_src_type: a.src.type, arc_src_ns: a.src.namespace, arc_src_name: a.src.name,
+            arc_dst_type: a.dst.type, arc_dst_ns: a.dst.namespace, arc_dst_name: a.dst.name, arc_action: a.action })
+            .then((r) => { a.detail = r.arc; }, (e) => { a.detailError = "(not loaded: " + e.message + ")"; })
+            .finally(() => { a.detailLoading = false; if (tipOwner === p && !tip.hidden) showTip(ev, text()); });
+        }, 120);
+      };
+      p.addEventListener("mouseenter", show); p.addEventListener("mousemove", (ev) => { tipOwner = p; showTip(ev, text()); });
+      p.addEventListener("mouseleave", hideTip); p.addEventListener("focus", show); p.addEventListener("blur", hideTip);
       flows.append(p);
     }
     root.append(flows, ring);
@@ -302,7 +320,7 @@
   function renderBoard(data) {
     const tiers = data.lists[state.boardList] || [];
     const bar = el("div", { class: "toolbar" },
-      toggleGroup(["enforced", "pending"], state.boardList, (v) => { state.boardList = v; renderBoard(data); }),
+      toggleGroup(["enforced", "pending"], state.boardList, (v) => { state.boardList = v; route(); }), // the API answers the list asked for
       el("span", { class: "muted", id: "data-since" }, data.data_since ? "Policy data since " + new Date(data.data_since).toISOString().replace(".000", "") : "No flow document carries policy_hits yet."),
       el("span", { class: "muted" }, state.boardList === "pending" ? "Pending: the traces Felix recomputes with staged policies as if enforced (dashed cards are staged)." : "Enforced: the policies that decided the flows. Counts are connections (num_flows)."));
     if (tiers.length === 0) {
@@ -505,7 +523,8 @@
     const my = ++seq;
     setStatus("Loading…");
     document.body.dataset.state = "loading";
-    const extra = state.view === "logs" ? { size: 50, after: state.cursors[state.cursors.length - 1] } : undefined;
+    const extra = state.view === "logs" ? { size: 50, after: state.cursors[state.cursors.length - 1] }
+      : state.view === "board" ? { board_list: state.boardList } : undefined;
     api(path, extra).then((data) => {
       if (my !== seq) return;
       const ign = (data.ignored || []).length ? " Not applicable here: " + data.ignored.join(", ") + "." : "";
