@@ -300,10 +300,13 @@ func (s *stream) emit(p *part) {
 		BucketStart: p.id.Bucket, BucketEnd: p.id.Bucket + s.window,
 	}
 	tm := time.Unix(p.id.Bucket, 0).UTC()
-	rs, batches := s.rs, p.batches
+	// The ack captures the part's id and input batches only, not the
+	// part: the entries (about 2 KB a key with labels and policies) are
+	// garbage once encoded, not kept until Kafka acknowledges them.
+	rs, batches, id := s.rs, p.batches, p.id
 	partAck := func(err error) {
 		if err == nil {
-			rs.markAcked(p.id)
+			rs.markAcked(id)
 		}
 		for _, b := range batches {
 			b.release(err)
