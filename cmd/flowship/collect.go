@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -42,7 +43,6 @@ func runCollect(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	setCollectGC(os.LookupEnv)
 	if len(fluentdPos) > 0 {
 		merged, err := mergeFluentdPos(fluentdPos, stderr)
 		if err != nil {
@@ -56,23 +56,18 @@ func runCollect(ctx context.Context, args []string, _, stderr io.Writer) error {
 	return collect(ctx, cfg, stderr)
 }
 
-// collectGOGC is the collector's GC target (Go's default is 100). The
-// collector allocates about its input volume (each batch's line buffer)
-// while its live heap is small, so collections are frequent: at 200,
-// flowship collect on 200k flow lines used 9% less CPU (163 against 179
-// ticks, 4 runs each) for 17% more peak RSS (292 against 249 MB). See
-// docs/operations.md, sizing.
-const collectGOGC = 200
-
-// setCollectGC applies collectGOGC unless the GOGC environment variable
-// is set (then the runtime already follows it); GOMEMLIMIT, if set,
-// still caps the heap. It reports whether it changed the setting.
-func setCollectGC(lookupEnv func(string) (string, bool)) bool {
-	if _, set := lookupEnv("GOGC"); set {
-		return false
+// memoryLimit returns the Go runtime's soft memory limit in bytes, or 0
+// when none is set. flowship collect leaves the GC at Go's defaults
+// (GOGC=100): in a container the DaemonSet sets GOMEMLIMIT from the
+// container's memory limit (resourceFieldRef limits.memory), and the
+// runtime then collects harder as the heap nears it instead of letting
+// garbage grow to twice the live heap. What the live heap itself holds is
+// bounded by configuration (docs/operations.md, sizing).
+func memoryLimit() int64 {
+	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+		return l
 	}
-	debug.SetGCPercent(collectGOGC)
-	return true
+	return 0
 }
 
 func collect(ctx context.Context, cfg Config, logOut io.Writer) error {
@@ -126,7 +121,7 @@ func collect(ctx context.Context, cfg Config, logOut io.Writer) error {
 	tailers = append(tailers, ht...)
 	prov.AddReadyCheck("kafka", cachedCheck(5*time.Second, brokersReachable(cfg.Kafka.Brokers)))
 	tel.Logger.Info("collector starting", "cluster", cfg.Cluster, "node", cfg.Node,
-		"inputs", len(tailers), "brokers", strings.Join(cfg.Kafka.Brokers, ","))
+		"inputs", len(tailers), "brokers", strings.Join(cfg.Kafka.Brokers, ","), "gomemlimit_bytes", memoryLimit())
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return prov.Run(gctx) })
 	g.Go(func() error { return writer.Run(gctx) })
