@@ -82,6 +82,9 @@ func BenchmarkEmitFlowPart(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s.emit(p)
+		for _, ob := range s.out {
+			s.encode(ob)
+		}
 		s.out = s.out[:0]
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*p.len()), "ns/doc")
