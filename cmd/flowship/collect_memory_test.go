@@ -126,8 +126,8 @@ func TestCollectMemoryBound(t *testing.T) {
 		lastPoll = time.Now()
 		_, body := httpGet(base + "/metrics")
 		caughtUp = strings.Contains(body, `flowship_filetail_checkpoint_lag_bytes{`) && lagZero(body) &&
-			metricSum(body, `flowship_aggregator_lines_total{`) >= int64(windows*flowsPerWindow) &&
-			metricSum(body, `flowship_aggregator_open_keys{`) == 0
+			liveMetricSum(body, `flowship_aggregator_lines_total{`) >= int64(windows*flowsPerWindow) &&
+			liveMetricSum(body, `flowship_aggregator_open_keys{`) == 0
 		if time.Now().After(deadline) {
 			t.Fatalf("the backlog was not delivered within 2 minutes:\n%s", grep(body, "flowship_"))
 		}
@@ -158,9 +158,9 @@ const (
 	memBoundPerDoc = 4 << 10
 )
 
-// metricSum adds the values of every series whose line starts with
+// liveMetricSum adds the values of every series whose line starts with
 // prefix in a Prometheus text exposition.
-func metricSum(body, prefix string) int64 {
+func liveMetricSum(body, prefix string) int64 {
 	var n int64
 	for _, l := range strings.Split(body, "\n") {
 		if !strings.HasPrefix(l, prefix) {
