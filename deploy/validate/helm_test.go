@@ -211,8 +211,10 @@ func TestChartValuesReachThePods(t *testing.T) {
 		for _, c := range Configs(objs) {
 			cfgs[c.Object.Name] = c.Config
 		}
-		if coll := cfgs["flowship-collector"]; !strings.Contains(coll, "max_open_keys: 40000") {
-			t.Errorf("collector config lacks max_open_keys: 40000:\n%s", coll)
+		for _, want := range []string{"max_open_keys: 40000", "max_inflight_batches: 8"} {
+			if coll := cfgs["flowship-collector"]; !strings.Contains(coll, want) {
+				t.Errorf("collector config lacks %q:\n%s", want, coll)
+			}
 		}
 	})
 	t.Run("nonroot", func(t *testing.T) {

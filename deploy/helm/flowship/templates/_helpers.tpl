@@ -78,6 +78,7 @@ connection, TLS, SASL (password from a mounted Secret file) and topics.
 {{- if eq .role "collector" -}}
 {{- $_ := set $out "compression" $k.compression -}}
 {{- $_ := set $out "dead_letter_log" (printf "%s/kafka-dead-letter.jsonl" .root.Values.collector.stateDir) -}}
+{{- with .root.Values.collector.kafkaMaxInflightBatches }}{{ $_ := set $out "max_inflight_batches" (int .) }}{{ end -}}
 {{- end -}}
 {{- toYaml $out -}}
 {{- end -}}
