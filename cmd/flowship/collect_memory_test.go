@@ -150,7 +150,7 @@ func TestCollectMemoryBound(t *testing.T) {
 // entry's document fields, label and policy strings and key: about 3 KiB
 // with labels and policies on, measured); and the documents of the Kafka
 // writer's in-flight batches (about 2 KiB each, held as records and once
-// more inside the producer's request). Measured on this test: peak 103-107
+// more inside the producer's request). Measured on this test: peak 98-116
 // MiB against a bound of 137 MiB.
 const (
 	memBoundBase   = 24 << 20
