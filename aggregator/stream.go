@@ -7,6 +7,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowship/flowship/pipeline"
@@ -47,9 +48,9 @@ type stream struct {
 	replayLeft     int             // after Restore: flush events not yet replayed
 	ackedAtRestore map[partID]bool // after Restore: parts acknowledged before the crash
 
-	out     []pipeline.Batch // flushed, not yet taken for sending
-	sending int              // consume calls handing batches on now (without mu)
-	docSize int              // bytes to reserve per document (key included) when emitting
+	out     []outBatch   // flushed, not yet taken for sending
+	sending int          // consume calls handing batches on now (without mu)
+	docSize atomic.Int64 // bytes to reserve per document (key included) when encoding; read and set without mu
 	stats   Stats
 	bad     badLog
 }
@@ -62,8 +63,8 @@ func newStream(a *Aggregator, kind pipeline.Kind, proc kindProc) *stream {
 		sanity:   eventWindow{maxFuture: a.cfg.MaxFuture, maxAge: a.cfg.MaxAge.Of(kind), now: a.cfg.Now},
 		open:     map[int64]*part{},
 		flushed:  map[int64]int{},
-		docSize:  1024,
 	}
+	s.docSize.Store(1024)
 	s.rs.prune = s.prunable
 	return s
 }
@@ -286,8 +287,21 @@ func (s *stream) flushParts(ps []*part) {
 	}
 }
 
-// emit encodes p's documents into output batches whose Acks together
-// acknowledge p.
+// outBatch is one output batch of a flushed part, not yet encoded: its
+// documents are encoded by send, one batch at a time, so a flush of many
+// keys never holds all of their documents at once (with labels and
+// policies about 2 KB each, beside the entries they come from).
+type outBatch struct {
+	p       *part // removed from s.open: nothing changes it any more
+	from, n int   // entries p.keys[from:from+n]
+	meta    schema.Meta
+	tm      time.Time
+	ack     pipeline.Ack
+	docSize int // bytes to reserve per document when encoding
+}
+
+// emit queues p's documents as output batches whose Acks together
+// acknowledge p; send encodes them.
 func (s *stream) emit(p *part) {
 	n := p.len()
 	if n == 0 {
@@ -300,10 +314,13 @@ func (s *stream) emit(p *part) {
 		BucketStart: p.id.Bucket, BucketEnd: p.id.Bucket + s.window,
 	}
 	tm := time.Unix(p.id.Bucket, 0).UTC()
-	rs, batches := s.rs, p.batches
+	// The ack captures the part's id and input batches only, not the
+	// part: the entries (about 2 KB a key with labels and policies) are
+	// garbage once encoded, not kept until Kafka acknowledges them.
+	rs, batches, id := s.rs, p.batches, p.id
 	partAck := func(err error) {
 		if err == nil {
-			rs.markAcked(p.id)
+			rs.markAcked(id)
 		}
 		for _, b := range batches {
 			b.release(err)
@@ -311,42 +328,54 @@ func (s *stream) emit(p *part) {
 	}
 	size := cfg.MaxBatchRecords
 	acks := pipeline.Split(partAck, (n+size-1)/size)
-	for c := 0; c < len(acks); c++ {
-		cnt := min(size, n-c*size)
-		recs := make([]pipeline.Record, 0, cnt)
-		// One buffer per output batch holds its keys and documents, sized
-		// from the documents emitted so far, instead of one growing
-		// allocation per document. Each slice is capped so that nothing
-		// appended later can reach into it.
-		buf := make([]byte, 0, cnt*s.docSize)
-		for i := c * size; i < c*size+cnt; i++ {
-			start := len(buf)
-			buf = append(buf, p.keys[i]...)
-			key := buf[start:len(buf):len(buf)]
-			meta.ID = DocID(cfg.Cluster, cfg.Node, s.kind, key, p.id.Bucket, p.id.Index)
-			start = len(buf)
-			buf = s.proc.emit(p, i, meta, buf)
-			recs = append(recs, pipeline.Record{
-				Kind: s.kind, Key: key, ID: meta.ID, Time: tm, Node: cfg.Node,
-				Value: buf[start:len(buf):len(buf)],
-			})
-		}
-		s.docSize = max(s.docSize, len(buf)/cnt+len(buf)/cnt/8)
-		s.out = append(s.out, pipeline.Batch{Records: recs, Ack: acks[c]})
+	for c := range acks {
+		s.out = append(s.out, outBatch{p: p, from: c * size, n: min(size, n-c*size),
+			meta: meta, tm: tm, ack: acks[c], docSize: int(s.docSize.Load())})
 	}
 }
 
+// encode builds an output batch's records. One buffer holds the keys and
+// documents of the batch, sized from the documents encoded so far,
+// instead of one growing allocation per document. Each slice is capped
+// so that nothing appended later can reach into it. s.mu need not be
+// held: ob's part is no longer open, and emit only reads it.
+func (s *stream) encode(ob outBatch) pipeline.Batch {
+	cfg := &s.a.cfg
+	p, meta := ob.p, ob.meta
+	recs := make([]pipeline.Record, 0, ob.n)
+	buf := make([]byte, 0, ob.n*ob.docSize)
+	for i := ob.from; i < ob.from+ob.n; i++ {
+		start := len(buf)
+		buf = append(buf, p.keys[i]...)
+		key := buf[start:len(buf):len(buf)]
+		meta.ID = DocID(cfg.Cluster, cfg.Node, s.kind, key, p.id.Bucket, p.id.Index)
+		start = len(buf)
+		buf = s.proc.emit(p, i, meta, buf)
+		recs = append(recs, pipeline.Record{
+			Kind: s.kind, Key: key, ID: meta.ID, Time: ob.tm, Node: cfg.Node,
+			Value: buf[start:len(buf):len(buf)],
+		})
+	}
+	if want := int64(len(buf)/ob.n + len(buf)/ob.n/8); want > s.docSize.Load() {
+		s.docSize.Store(want) // a racing smaller store only costs a regrowth
+	}
+	return pipeline.Batch{Records: recs, Ack: ob.ack}
+}
+
 // takeOut removes the queued output batches for sending; s.mu is held.
-func (s *stream) takeOut() []pipeline.Batch {
+func (s *stream) takeOut() []outBatch {
 	out := s.out
 	s.out = nil
 	return out
 }
 
-// send hands output batches to the next stage; s.mu must NOT be held. A
-// batch it refuses is failed here, which fails the input lines behind it.
-func (s *stream) send(ctx context.Context, out []pipeline.Batch) {
-	for _, b := range out {
+// send encodes output batches and hands them to the next stage, in
+// order; s.mu must NOT be held. A batch it refuses is failed here, which
+// fails the input lines behind it.
+func (s *stream) send(ctx context.Context, out []outBatch) {
+	for i := range out {
+		b := s.encode(out[i])
+		out[i] = outBatch{} // the part is garbage once its last batch is encoded
 		if err := s.a.next.Consume(ctx, b); err != nil {
 			b.Ack(err)
 		}

@@ -18,5 +18,5 @@ cd "$root"
   go test -run '^$' -benchmem -count "$count" -bench 'ToMessage|FromMessage|ZstdRecordSet' ./sinks/kafka/
   # The parse-and-key path allocates nothing per line: these tests fail if it does.
   go test -count 1 -run 'TestParseAllocatesNothing' ./schema/
-  go test -count 1 -run 'TestAggregateLineAllocatesNothing' ./aggregator/
+  go test -count 1 -run 'TestAggregateLineAllocatesNothing|TestAggregateLabelsPoliciesLineAllocatesNothing' ./aggregator/
 } 2>&1 | grep -v '^goos\|^goarch\|^pkg\|^cpu' > "$out"

@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +44,9 @@ func runCollect(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	setCollectGC(os.LookupEnv)
+	if _, err := setMemoryLimit(os.LookupEnv); err != nil {
+		return err
+	}
 	if len(fluentdPos) > 0 {
 		merged, err := mergeFluentdPos(fluentdPos, stderr)
 		if err != nil {
@@ -56,23 +60,43 @@ func runCollect(ctx context.Context, args []string, _, stderr io.Writer) error {
 	return collect(ctx, cfg, stderr)
 }
 
-// collectGOGC is the collector's GC target (Go's default is 100). The
-// collector allocates about its input volume (each batch's line buffer)
-// while its live heap is small, so collections are frequent: at 200,
-// flowship collect on 200k flow lines used 9% less CPU (163 against 179
-// ticks, 4 runs each) for 17% more peak RSS (292 against 249 MB). See
-// docs/operations.md, sizing.
-const collectGOGC = 200
+// memoryLimitShare is the share of the container's memory limit that
+// becomes the Go runtime's soft limit. The rest is headroom for what the
+// soft limit does not count or cannot hold back: the binary's mapped
+// pages, and a live heap briefly above the limit. With the limit itself
+// as the soft limit, a collector draining a backlog ran at 260 MiB RSS
+// under a 256 MiB GOMEMLIMIT (issue 12), which a container limit of 256
+// MiB would have killed.
+const memoryLimitShare = 0.8
 
-// setCollectGC applies collectGOGC unless the GOGC environment variable
-// is set (then the runtime already follows it); GOMEMLIMIT, if set,
-// still caps the heap. It reports whether it changed the setting.
-func setCollectGC(lookupEnv func(string) (string, bool)) bool {
-	if _, set := lookupEnv("GOGC"); set {
-		return false
+// setMemoryLimit sets the Go runtime's soft memory limit to
+// memoryLimitShare of FLOWSHIP_MEMORY_LIMIT (bytes: the DaemonSet sets it
+// from the container's limits.memory with a resourceFieldRef), unless
+// GOMEMLIMIT is set, which the runtime already follows. flowship collect
+// leaves GOGC at Go's default: near the soft limit the runtime collects
+// harder instead of letting garbage grow to twice the live heap; what the
+// live heap holds is bounded by configuration (docs/operations.md,
+// sizing). It returns the limit in force, 0 for none.
+func setMemoryLimit(lookupEnv func(string) (string, bool)) (int64, error) {
+	if _, set := lookupEnv("GOMEMLIMIT"); !set {
+		if v, set := lookupEnv("FLOWSHIP_MEMORY_LIMIT"); set && v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				return 0, fmt.Errorf("FLOWSHIP_MEMORY_LIMIT=%q: want the container's memory limit in bytes (a resourceFieldRef of limits.memory)", v)
+			}
+			debug.SetMemoryLimit(int64(float64(n) * memoryLimitShare))
+		}
 	}
-	debug.SetGCPercent(collectGOGC)
-	return true
+	return softMemoryLimit(), nil
+}
+
+// softMemoryLimit returns the Go runtime's soft memory limit in bytes, 0
+// for none.
+func softMemoryLimit() int64 {
+	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+		return l
+	}
+	return 0
 }
 
 func collect(ctx context.Context, cfg Config, logOut io.Writer) error {
@@ -126,7 +150,7 @@ func collect(ctx context.Context, cfg Config, logOut io.Writer) error {
 	tailers = append(tailers, ht...)
 	prov.AddReadyCheck("kafka", cachedCheck(5*time.Second, brokersReachable(cfg.Kafka.Brokers)))
 	tel.Logger.Info("collector starting", "cluster", cfg.Cluster, "node", cfg.Node,
-		"inputs", len(tailers), "brokers", strings.Join(cfg.Kafka.Brokers, ","))
+		"inputs", len(tailers), "brokers", strings.Join(cfg.Kafka.Brokers, ","), "gomemlimit_bytes", softMemoryLimit())
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return prov.Run(gctx) })
 	g.Go(func() error { return writer.Run(gctx) })

@@ -15,6 +15,7 @@ import (
 	"helm.sh/helm/v3/pkg/lint/support"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 )
 
 const chartDir = "../helm/flowship"
@@ -185,6 +186,34 @@ func TestChartValuesReachThePods(t *testing.T) {
 		for _, want := range []string{"username: flowship-indexer", "password_file: /etc/flowship/es/password", "retention_days: 15", "mode: calico", "partitions: 12"} {
 			if !strings.Contains(cl, want) {
 				t.Errorf("cluster config lacks %q:\n%s", want, cl)
+			}
+		}
+	})
+	t.Run("collector memory", func(t *testing.T) {
+		// Issue 12: the collector's Go soft limit follows its container's
+		// memory limit, and max_open_keys keeps the live heap well under it.
+		objs := renderObjects(t, readValues(t, "minimal-values.yaml"))
+		ds := find[*appsv1.DaemonSet](t, objs, "-collector")
+		c := ds.Spec.Template.Spec.Containers[0]
+		var ref *corev1.ResourceFieldSelector
+		for _, e := range c.Env {
+			if e.Name == "FLOWSHIP_MEMORY_LIMIT" && e.ValueFrom != nil {
+				ref = e.ValueFrom.ResourceFieldRef
+			}
+		}
+		if ref == nil || ref.Resource != "limits.memory" || ref.ContainerName != c.Name {
+			t.Errorf("collector env FLOWSHIP_MEMORY_LIMIT = %+v, want a resourceFieldRef of its own limits.memory", ref)
+		}
+		if lim := c.Resources.Limits.Memory(); lim.Value() > 256<<20 {
+			t.Errorf("collector memory limit %s, want at most 256Mi", lim)
+		}
+		cfgs := map[string]string{}
+		for _, c := range Configs(objs) {
+			cfgs[c.Object.Name] = c.Config
+		}
+		for _, want := range []string{"max_open_keys: 40000", "max_inflight_batches: 8"} {
+			if coll := cfgs["flowship-collector"]; !strings.Contains(coll, want) {
+				t.Errorf("collector config lacks %q:\n%s", want, coll)
 			}
 		}
 	})

@@ -50,7 +50,7 @@ func recordSet(tb testing.TB, msgs []kafkago.Message, recs []protocol.Record, co
 		}
 		recs[i] = protocol.Record{Time: m.Time, Key: protocol.NewBytes(m.Key), Value: protocol.NewBytes(m.Value), Headers: hs}
 	}
-	b, err := compressRecordSet(protocol.RecordSet{Records: protocol.NewRecordReader(recs...)}, codec)
+	b, err := compressRecordSet(protocol.RecordSet{Records: protocol.NewRecordReader(recs...)}, codec, new(bytes.Buffer))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -144,5 +144,57 @@ func BenchmarkZstdRecordSet(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(values)), "ns/doc")
 			b.ReportMetric(float64(size)/float64(buf.Len()), "ratio")
 		})
+	}
+}
+
+// The Writer reuses the buffer a record set is encoded into before
+// compression (compressingTransport.plain): what compressRecordSet
+// returns must not point into it, or the next record set would overwrite
+// a request still being sent.
+func TestCompressRecordSetReusesPlainSafely(t *testing.T) {
+	values := flowValues(t, 200)
+	codec := newZstdCodec(3)
+	a, b := messages(values[:100]), messages(values[100:])
+	encode := func(msgs []kafkago.Message, plain *bytes.Buffer) []byte {
+		recs := make([]protocol.Record, len(msgs))
+		for i, m := range msgs {
+			recs[i] = protocol.Record{Time: m.Time, Key: protocol.NewBytes(m.Key), Value: protocol.NewBytes(m.Value)}
+		}
+		b, err := compressRecordSet(protocol.RecordSet{Records: protocol.NewRecordReader(recs...)}, codec, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var plain bytes.Buffer
+	first := encode(a, &plain)
+	want := bytes.Clone(first)
+	second := encode(b, &plain)
+	if !bytes.Equal(first, want) {
+		t.Fatal("encoding the next record set into the same scratch buffer changed the first one")
+	}
+	if bytes.Equal(first, second) {
+		t.Fatal("two different record sets encoded the same")
+	}
+	// The first record set still reads back as its own records.
+	var rs protocol.RecordSet
+	if _, err := rs.ReadFrom(bytes.NewReader(first)); err != nil {
+		t.Fatalf("reading the first record set back: %v", err)
+	}
+	i := 0
+	for ; ; i++ {
+		r, err := rs.Records.ReadRecord()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		if got, _ := io.ReadAll(r.Value); !bytes.Equal(got, values[i]) {
+			t.Fatalf("record %d: value differs after the round trip", i)
+		}
+	}
+	if i != 100 {
+		t.Fatalf("%d records back, want 100", i)
 	}
 }

@@ -78,6 +78,7 @@ connection, TLS, SASL (password from a mounted Secret file) and topics.
 {{- if eq .role "collector" -}}
 {{- $_ := set $out "compression" $k.compression -}}
 {{- $_ := set $out "dead_letter_log" (printf "%s/kafka-dead-letter.jsonl" .root.Values.collector.stateDir) -}}
+{{- with .root.Values.collector.kafkaMaxInflightBatches }}{{ $_ := set $out "max_inflight_batches" (int .) }}{{ end -}}
 {{- end -}}
 {{- toYaml $out -}}
 {{- end -}}
@@ -99,7 +100,7 @@ connection, TLS, SASL (password from a mounted Secret file) and topics.
 {{- range $kind := list "flows" "l7" "dns" -}}
 {{- $_ := set $inputs $kind (include "flowship.input" (dict "root" $ "kind" $kind) | fromYaml) -}}
 {{- end -}}
-{{- $agg := dict "levels" (dict "allowed" (int $c.aggregation.levels.allowed) "denied" (int $c.aggregation.levels.denied)) "window" $c.aggregation.window "filters" ($c.aggregation.filters | default list) -}}
+{{- $agg := dict "levels" (dict "allowed" (int $c.aggregation.levels.allowed) "denied" (int $c.aggregation.levels.denied)) "window" $c.aggregation.window "filters" ($c.aggregation.filters | default list) "max_open_keys" (int $c.aggregation.maxOpenKeys) -}}
 {{- $cfg := dict "cluster" .Values.cluster "telemetry" (include "flowship.telemetry" . | fromYaml) "inputs" $inputs "aggregation" $agg "kafka" (include "flowship.kafkaConfig" (dict "root" $ "role" "collector") | fromYaml) -}}
 {{- toYaml (mustMergeOverwrite $cfg (deepCopy $c.extraConfig)) -}}
 {{- end -}}
