@@ -44,7 +44,8 @@ func TestCollectMemoryBound(t *testing.T) {
 		maxOpenKeys    = 20000
 		kafkaInflight  = 4
 	)
-	// 200k lines; 100k under the race detector (make test), where they
+	// 200k lines; 100k under the race detector (make test runs it both
+	// ways: with -race in the unit step, alone without it), where they
 	// would take two minutes: two windows still fill max_open_keys and
 	// flush a full bucket while the next one opens.
 	windows := 4
