@@ -1,10 +1,12 @@
 // Command fsbench is flowship's benchmark harness (benchmarks/run.sh calls
-// it). `fsbench run` generates a workload with `flowship gen` and measures,
-// in one run and side by side: the parse floor (a minimal bufio + gjson
-// reader), `flowship collect` and rsyslog (imfile + mmjsonparse + omkafka)
-// into the same real Kafka, `flowship index` against a plain bulk loader
-// into the same real Elasticsearch, and the reduction per aggregation level
-// and window. It writes a dated Markdown table and a PNG chart.
+// it). `fsbench run` generates two workloads with `flowship gen` (labels
+// and policy traces on, and off) and measures, in one run and side by
+// side: the parse floor (bufio, one gjson pass per line, the level-2 key in
+// a string, counters in a map), `flowship collect` and rsyslog (imfile +
+// mmjsonparse + omkafka) into the same real Kafka, `flowship index`
+// against a plain bulk loader into the same real Elasticsearch, and the
+// reduction per aggregation level and window. It writes a dated Markdown
+// table with the issue-12 targets, a PNG chart and the JSON.
 //
 // `fsbench floor` and `fsbench bulk` are the two reference programs; they
 // run as child processes so that their CPU time is measured exactly like
