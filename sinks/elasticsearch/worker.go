@@ -1,8 +1,11 @@
 package elasticsearch
 
 import (
+	"bytes"
 	"context"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/flowship/flowship/pipeline"
 )
@@ -23,6 +26,8 @@ type worker struct {
 	bufB    []*pipeline.Record
 	dead    []deadItem
 	body    []byte
+	zbody   bytes.Buffer // body gzipped, when compress is on
+	zw      *gzip.Writer
 	resp    []byte
 	results []itemResult
 }
