@@ -76,7 +76,12 @@ func appendWithPolicyHits(dst, doc []byte) []byte {
 // whether doc has a top-level "policy_hits", in one pass that skips the
 // other values without decoding them. ok is false when it cannot tell:
 // doc is not a JSON object, or a key holds an escape.
+//
+// Without a backslash in doc, a top-level "policy_hits" key would show as
+// the bytes "policy_hits" in quotes; when they are absent (the usual
+// case, found by a fast substring search) the walk stops at "policies".
 func findPolicies(doc []byte) (pols gjson.Result, hasHits, ok bool) {
+	noHits := bytes.IndexByte(doc, '\\') < 0 && !bytes.Contains(doc, []byte(`"policy_hits"`))
 	found := false
 	ok = walkObject(doc, func(key, val []byte) bool {
 		switch string(key) {
@@ -87,6 +92,7 @@ func findPolicies(doc []byte) (pols gjson.Result, hasHits, ok bool) {
 			if !found {
 				pols, found = gjson.Parse(unsafe.String(unsafe.SliceData(val), len(val))), true
 			}
+			return !noHits
 		}
 		return true
 	})

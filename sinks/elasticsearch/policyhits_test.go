@@ -26,12 +26,14 @@ var policyHitsDocs = map[string]string{
 	"hits key before policies":    `{"policy_hits":null,"policies":{"enforced_policies":["0|t|ns1/t.a|allow|0"]}}`,
 	"duplicate keys: first wins": `{"policies":{"enforced_policies":["0|t|ns1/t.a|allow|0"],"enforced_policies":["0|t|ns2/t.b|deny|0"]},` +
 		`"policies":{"enforced_policies":["0|t|ns3/t.c|deny|0"]}}`,
-	"escaped strings":   `{"policies":{"enforced_policies":["0|t|ns1/t.\u0061\"q|allow|0"]}}`,
-	"list as a string":  `{"policies":{"enforced_policies":"0|t|ns1/t.a|allow|0"}}`,
-	"list as an object": `{"policies":{"enforced_policies":{"x":"0|t|ns1/t.a|allow|0"}}}`,
-	"empty object":      `{}`,
-	"not an object":     `[1,2]`,
-	"empty":             ``,
+	"backslash elsewhere, hits after policies": `{"a":"x\\y","policies":{"enforced_policies":["0|t|ns1/t.a|allow|0"]},"policy_hits":1}`,
+	"hits only nested":                         `{"policies":{"enforced_policies":["0|t|ns1/t.a|allow|0"]},"x":{"policy_hits":1}}`,
+	"escaped strings":                          `{"policies":{"enforced_policies":["0|t|ns1/t.\u0061\"q|allow|0"]}}`,
+	"list as a string":                         `{"policies":{"enforced_policies":"0|t|ns1/t.a|allow|0"}}`,
+	"list as an object":                        `{"policies":{"enforced_policies":{"x":"0|t|ns1/t.a|allow|0"}}}`,
+	"empty object":                             `{}`,
+	"not an object":                            `[1,2]`,
+	"empty":                                    ``,
 }
 
 func TestAppendWithPolicyHitsMatchesSchema(t *testing.T) {
