@@ -21,6 +21,12 @@ import (
 // whitespace, so it is written as a space to keep the NDJSON framing.
 // Nothing is allocated beyond dst's growth, except a flow's parsed hits.
 func appendCreate(dst []byte, n Naming, r *pipeline.Record) []byte {
+	return appendCreateCached(dst, n, r, nil)
+}
+
+// appendCreateCached is appendCreate with the worker's cache of rendered
+// policy traces (nil: none).
+func appendCreateCached(dst []byte, n Naming, r *pipeline.Record, c *hitsCache) []byte {
 	dst = append(dst, `{"create":{"_index":"`...)
 	dst = n.AppendIndex(dst, r.Kind, r.Time)
 	dst = append(dst, `","_id":`...)
@@ -28,7 +34,7 @@ func appendCreate(dst []byte, n Naming, r *pipeline.Record) []byte {
 	dst = append(dst, "}}\n"...)
 	start := len(dst)
 	if r.Kind == pipeline.KindFlow {
-		dst = appendWithPolicyHits(dst, r.Value) // nested policy_hits for the UI's Policy Board
+		dst = appendWithPolicyHits(dst, r.Value, c) // nested policy_hits for the UI's Policy Board
 	} else {
 		dst = append(dst, r.Value...)
 	}

@@ -2,6 +2,7 @@ package elasticsearch
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/flowship/flowship/schema"
@@ -40,9 +41,17 @@ func TestAppendWithPolicyHitsMatchesSchema(t *testing.T) {
 	for name, doc := range policyHitsDocs {
 		t.Run(name, func(t *testing.T) {
 			want := schema.AppendWithPolicyHits([]byte("prefix"), []byte(doc))
-			got := appendWithPolicyHits([]byte("prefix"), []byte(doc))
+			got := appendWithPolicyHits([]byte("prefix"), []byte(doc), nil)
 			if string(got) != string(want) {
 				t.Errorf("got  %s\nwant %s", got, want)
+			}
+			// With a cache: the first document fills it, the second reads it.
+			var c hitsCache
+			for i := range 2 {
+				got := appendWithPolicyHits([]byte("prefix"), []byte(doc), &c)
+				if string(got) != string(want) {
+					t.Errorf("cached, document %d: got  %s\nwant %s", i+1, got, want)
+				}
 			}
 		})
 	}
@@ -59,7 +68,7 @@ func TestAppendWithPolicyHitsHandChecked(t *testing.T) {
 			Index, Rule                               int
 		} `json:"policy_hits"`
 	}
-	out := appendWithPolicyHits(nil, []byte(doc))
+	out := appendWithPolicyHits(nil, []byte(doc), nil)
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%s: %v", out, err)
 	}
@@ -78,13 +87,43 @@ func TestAppendWithPolicyHitsHandChecked(t *testing.T) {
 	}
 }
 
+// The cache holds a copy of the trace, not the document's memory, which
+// the indexer reuses after the batch is acked.
+func TestHitsCacheKeepsNoDocumentMemory(t *testing.T) {
+	doc := []byte(policyHitsDocs["three traces"])
+	want := string(appendWithPolicyHits(nil, doc, nil))
+	var c hitsCache
+	body := appendWithPolicyHits(nil, doc, &c)
+	for _, b := range [][]byte{doc, body} { // both buffers are reused later
+		for i := range b {
+			b[i] = 'x'
+		}
+	}
+	if len(c.m) != 1 {
+		t.Fatalf("%d cached traces, want 1", len(c.m))
+	}
+	for k, v := range c.m {
+		if strings.Contains(k, "xxxx") || strings.Contains(string(v), "xxxx") {
+			t.Errorf("the cache shares a reused buffer: key %q, hits %q", k, v)
+		}
+	}
+	if got := string(appendWithPolicyHits(nil, []byte(policyHitsDocs["three traces"]), &c)); got != want {
+		t.Errorf("from the cache:\ngot  %s\nwant %s", got, want)
+	}
+}
+
 // The indexer's hot path allocates nothing per document once its buffer
-// has grown.
+// has grown (and, with a cache, once the trace is in it).
 func TestAppendWithPolicyHitsAllocatesNothing(t *testing.T) {
 	doc := []byte(policyHitsDocs["collected"])
 	buf := make([]byte, 0, 8192)
-	if n := testing.AllocsPerRun(100, func() { buf = appendWithPolicyHits(buf[:0], doc) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { buf = appendWithPolicyHits(buf[:0], doc, nil) }); n != 0 {
 		t.Errorf("%v allocations per document, want 0", n)
+	}
+	var c hitsCache
+	buf = appendWithPolicyHits(buf[:0], doc, &c) // fills the cache
+	if n := testing.AllocsPerRun(100, func() { buf = appendWithPolicyHits(buf[:0], doc, &c) }); n != 0 {
+		t.Errorf("%v allocations per document with a warm cache, want 0", n)
 	}
 }
 
@@ -97,9 +136,15 @@ func FuzzAppendWithPolicyHits(f *testing.F) {
 			t.Skip("the reference reads only JSON; documents come from flowship's own encoder")
 		}
 		want := schema.AppendWithPolicyHits(nil, doc)
-		got := appendWithPolicyHits(nil, doc)
+		got := appendWithPolicyHits(nil, doc, nil)
 		if string(got) != string(want) {
 			t.Errorf("doc %s\ngot  %s\nwant %s", doc, got, want)
+		}
+		var c hitsCache
+		for range 2 {
+			if got := appendWithPolicyHits(nil, doc, &c); string(got) != string(want) {
+				t.Errorf("cached: doc %s\ngot  %s\nwant %s", doc, got, want)
+			}
 		}
 	})
 }
@@ -109,8 +154,9 @@ func BenchmarkAppendWithPolicyHits(b *testing.B) {
 	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(doc)))
+	var c hitsCache
 	for b.Loop() {
-		buf = appendWithPolicyHits(buf[:0], doc)
+		buf = appendWithPolicyHits(buf[:0], doc, &c)
 	}
 }
 

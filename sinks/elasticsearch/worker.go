@@ -28,6 +28,7 @@ type worker struct {
 	body    []byte
 	zbody   bytes.Buffer // body gzipped, when compress is on
 	zw      *gzip.Writer
+	hits    hitsCache // rendered policy traces
 	resp    []byte
 	results []itemResult
 }
@@ -207,7 +208,7 @@ func (w *worker) fill(items []*pipeline.Record) int {
 			return i
 		}
 		prev := len(w.body)
-		w.body = appendCreate(w.body, w.s.cfg.Naming, r)
+		w.body = appendCreateCached(w.body, w.s.cfg.Naming, r, &w.hits)
 		if len(w.body) > maxBytes && i > 0 {
 			w.body = w.body[:prev]
 			return i
@@ -220,6 +221,6 @@ func (w *worker) fill(items []*pipeline.Record) int {
 func (w *worker) build(items []*pipeline.Record) {
 	w.body = w.body[:0]
 	for _, r := range items {
-		w.body = appendCreate(w.body, w.s.cfg.Naming, r)
+		w.body = appendCreateCached(w.body, w.s.cfg.Naming, r, &w.hits)
 	}
 }
