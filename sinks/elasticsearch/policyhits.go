@@ -123,9 +123,14 @@ func appendHits(dst []byte, pols gjson.Result) []byte {
 // whether doc has a top-level "policy_hits", in one pass that skips the
 // other values without decoding them. ok is false when it cannot tell:
 // doc is not a JSON object, or a key holds an escape.
+//
+// Once "policies" is found, the rest of doc is searched instead of walked
+// when it holds no backslash: a top-level "policy_hits" key there would
+// show as the bytes `y_hits"`. Both searches run at memchr speed ('y' and
+// '\\' are rare in flow documents), about twice as fast as the walk.
 func findPolicies(doc []byte) (pols gjson.Result, hasHits, ok bool) {
 	found := false
-	ok = walkObject(doc, func(key, val []byte) bool {
+	ok = walkObject(doc, func(key, val []byte, end int) bool {
 		switch string(key) {
 		case "policy_hits":
 			hasHits = true
@@ -133,6 +138,10 @@ func findPolicies(doc []byte) (pols gjson.Result, hasHits, ok bool) {
 		case "policies":
 			if !found {
 				pols, found = gjson.Parse(unsafe.String(unsafe.SliceData(val), len(val))), true
+				rest := doc[end:]
+				if bytes.IndexByte(rest, '\\') < 0 && !bytes.Contains(rest, []byte(`y_hits"`)) {
+					return false // nothing after can be a policy_hits key
+				}
 			}
 		}
 		return true
@@ -159,11 +168,12 @@ func findPoliciesGJSON(doc []byte) (pols gjson.Result, hasHits bool) {
 	return pols, hasHits
 }
 
-// walkObject calls f with the raw key (without quotes) and the raw value
-// of each member of the JSON object doc, in order, until f returns false.
+// walkObject calls f with the raw key (without quotes), the raw value and
+// the index in doc after the value, for each member of the JSON object
+// doc, in order, until f returns false.
 // It returns false, having perhaps called f, when doc is not an object it
 // can walk or a key holds a backslash escape.
-func walkObject(doc []byte, f func(key, val []byte) bool) bool {
+func walkObject(doc []byte, f func(key, val []byte, end int) bool) bool {
 	i := skipSpace(doc, 0)
 	if i >= len(doc) || doc[i] != '{' {
 		return false
@@ -190,7 +200,7 @@ func walkObject(doc []byte, f func(key, val []byte) bool) bool {
 		if end < 0 {
 			return false
 		}
-		if !f(key, doc[i:end]) {
+		if !f(key, doc[i:end], end) {
 			return true
 		}
 		i = skipSpace(doc, end)

@@ -28,6 +28,7 @@ var policyHitsDocs = map[string]string{
 	"duplicate keys: first wins": `{"policies":{"enforced_policies":["0|t|ns1/t.a|allow|0"],"enforced_policies":["0|t|ns2/t.b|deny|0"]},` +
 		`"policies":{"enforced_policies":["0|t|ns3/t.c|deny|0"]}}`,
 	"backslash elsewhere, hits after policies": `{"a":"x\\y","policies":{"enforced_policies":["0|t|ns1/t.a|allow|0"]},"policy_hits":1}`,
+	"policy_hits as a value after policies":    `{"policies":{"enforced_policies":["0|t|ns1/t.a|allow|0"]},"note":"policy_hits"}`,
 	"hits only nested":                         `{"policies":{"enforced_policies":["0|t|ns1/t.a|allow|0"]},"x":{"policy_hits":1}}`,
 	"escaped strings":                          `{"policies":{"enforced_policies":["0|t|ns1/t.\u0061\"q|allow|0"]}}`,
 	"list as a string":                         `{"policies":{"enforced_policies":"0|t|ns1/t.a|allow|0"}}`,
