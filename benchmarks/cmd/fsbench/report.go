@@ -117,16 +117,6 @@ type workloadResult struct {
 	IndexDocs    int64                  `json:"index_docs,omitempty"`
 }
 
-// workload returns the result of the named workload, nil if it did not run.
-func (r *report) workload(name string) *workloadResult {
-	for _, w := range r.Workloads {
-		if w.Name == name {
-			return w
-		}
-	}
-	return nil
-}
-
 func (r *workloadResult) add(name string, res runResult) {
 	if r.Collectors == nil {
 		r.Collectors = map[string][]runResult{}
