@@ -20,3 +20,10 @@ cd "$root"
   go test -count 1 -run 'TestParseAllocatesNothing' ./schema/
   go test -count 1 -run 'TestAggregateLineAllocatesNothing|TestAggregateLabelsPoliciesLineAllocatesNothing' ./aggregator/
 } 2>&1 | grep -v '^goos\|^goarch\|^pkg\|^cpu' > "$out"
+# The indexer's per-document work: the bulk body of a flow document with its
+# policy_hits (against schema.AppendWithPolicyHits, the reference), and the
+# test that fails if it allocates.
+{
+  go test -run '^$' -benchmem -count "$count" -bench 'AppendWithPolicyHits' ./sinks/elasticsearch/
+  go test -count 1 -run 'TestAppendWithPolicyHitsAllocatesNothing' ./sinks/elasticsearch/
+} 2>&1 | grep -v '^goos\|^goarch\|^pkg\|^cpu' >> "$out"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # flowship benchmarks: one command, one run, flowship side by side with
-# the parse floor and rsyslog (see benchmarks/README.md).
+# the parse floor (one gjson pass per line) and rsyslog, on lines with
+# labels and policy traces on and off (see benchmarks/README.md).
 #
-#   benchmarks/run.sh            full run: 1M flow lines, 3 runs, results/ updated
-#   benchmarks/run.sh --smoke    about a minute: 50k lines, 1 run, nothing recorded
+#   benchmarks/run.sh            full run: two workloads of 1M flow lines, 3 runs, results/ updated
+#   benchmarks/run.sh --smoke    about 30 s: two workloads of 25k lines, 1 run, nothing recorded
 #   benchmarks/run.sh -- ARGS    extra flags for `fsbench run` (e.g. --skip rsyslog)
 #
 # Needs the real services (bash deploy/local/services.sh up) and, for the
@@ -41,7 +42,7 @@ fi
 
 args=(run --flowship "$bin/flowship" --rsyslogd "$rsyslogd" --rsyslog-conf "$here/rsyslog/rsyslog.conf")
 if (( smoke )); then
-  args+=(--smoke --lines 50000 --windows 4 --runs 1)
+  args+=(--smoke --lines 25000 --windows 4 --runs 1)
   command="benchmarks/run.sh --smoke"
 else
   args+=(--results "$here/results")

@@ -17,10 +17,16 @@ import (
 //
 // The index comes from n, r.Kind and r.Time. r.Value is written as is
 // (it already is a JSON object; a flow document gains "policy_hits", see
-// schema.AppendWithPolicyHits); a raw newline in it can only be JSON
+// appendWithPolicyHits); a raw newline in it can only be JSON
 // whitespace, so it is written as a space to keep the NDJSON framing.
 // Nothing is allocated beyond dst's growth, except a flow's parsed hits.
 func appendCreate(dst []byte, n Naming, r *pipeline.Record) []byte {
+	return appendCreateCached(dst, n, r, nil)
+}
+
+// appendCreateCached is appendCreate with the worker's cache of rendered
+// policy traces (nil: none).
+func appendCreateCached(dst []byte, n Naming, r *pipeline.Record, c *hitsCache) []byte {
 	dst = append(dst, `{"create":{"_index":"`...)
 	dst = n.AppendIndex(dst, r.Kind, r.Time)
 	dst = append(dst, `","_id":`...)
@@ -28,7 +34,7 @@ func appendCreate(dst []byte, n Naming, r *pipeline.Record) []byte {
 	dst = append(dst, "}}\n"...)
 	start := len(dst)
 	if r.Kind == pipeline.KindFlow {
-		dst = schema.AppendWithPolicyHits(dst, r.Value) // nested policy_hits for the UI's Policy Board
+		dst = appendWithPolicyHits(dst, r.Value, c) // nested policy_hits for the UI's Policy Board
 	} else {
 		dst = append(dst, r.Value...)
 	}

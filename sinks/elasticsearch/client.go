@@ -36,8 +36,8 @@ func NewClientWithTransport(cfg Config, rt http.RoundTripper) (*goes.Client, err
 }
 
 // newClient builds a client from cfg. withoutRetry turns the transport's
-// retries off (the sink retries per item itself) and compresses request
-// bodies when cfg.Compress. It also returns the HTTP transport and the
+// retries off (the sink retries per item itself; it also compresses its
+// bodies itself, see worker.do). It also returns the HTTP transport and the
 // API key in use, which the sink needs for its own bookkeeping.
 func newClient(cfg Config, withoutRetry bool) (*goes.Client, *http.Transport, string, error) {
 	password, apiKey, err := cfg.secrets()
@@ -57,8 +57,6 @@ func newClient(cfg Config, withoutRetry bool) (*goes.Client, *http.Transport, st
 	}
 	if withoutRetry {
 		gc.DisableRetry = true // the sink retries per item, with its own backoff and logs
-		gc.CompressRequestBody = cfg.Compress
-		gc.PoolCompressor = true
 	}
 	client, err := goes.NewClient(gc)
 	if err != nil {

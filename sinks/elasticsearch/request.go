@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"go.opentelemetry.io/otel/attribute"
@@ -128,6 +131,11 @@ func (w *worker) do(ctx context.Context, n int) (int, []byte, error) {
 		w.s.m.latency.Record(mctx, time.Since(start).Seconds())
 	}()
 	req := esapi.BulkRequest{Body: bytes.NewReader(w.body), FilterPath: filterPath}
+	if w.s.cfg.Compress {
+		w.gzip()
+		req.Body = bytes.NewReader(w.zbody.Bytes())
+		req.Header = http.Header{"Content-Encoding": {"gzip"}}
+	}
 	res, err := req.Do(rctx, w.s.client)
 	if err != nil {
 		span.RecordError(err)
@@ -141,6 +149,21 @@ func (w *worker) do(ctx context.Context, n int) (int, []byte, error) {
 	}
 	span.SetAttributes(attribute.Int("status", res.StatusCode))
 	return res.StatusCode, w.resp, nil
+}
+
+// gzip compresses w.body into w.zbody at gzip's fastest level (the
+// transport's own compression runs at the default level, about 4× the
+// CPU for a few percent smaller bodies).
+func (w *worker) gzip() {
+	w.zbody.Reset()
+	if w.zw == nil {
+		w.zw, _ = gzip.NewWriterLevel(&w.zbody, gzip.BestSpeed) // a valid level: no error
+	} else {
+		w.zw.Reset(&w.zbody)
+	}
+	// Writing to a bytes.Buffer cannot fail.
+	_, _ = w.zw.Write(w.body)
+	_ = w.zw.Close()
 }
 
 // readAll appends r to dst, reusing dst's storage.

@@ -1,8 +1,11 @@
 package elasticsearch
 
 import (
+	"bytes"
 	"context"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/flowship/flowship/pipeline"
 )
@@ -23,6 +26,9 @@ type worker struct {
 	bufB    []*pipeline.Record
 	dead    []deadItem
 	body    []byte
+	zbody   bytes.Buffer // body gzipped, when compress is on
+	zw      *gzip.Writer
+	hits    hitsCache // rendered policy traces
 	resp    []byte
 	results []itemResult
 }
@@ -202,7 +208,7 @@ func (w *worker) fill(items []*pipeline.Record) int {
 			return i
 		}
 		prev := len(w.body)
-		w.body = appendCreate(w.body, w.s.cfg.Naming, r)
+		w.body = appendCreateCached(w.body, w.s.cfg.Naming, r, &w.hits)
 		if len(w.body) > maxBytes && i > 0 {
 			w.body = w.body[:prev]
 			return i
@@ -215,6 +221,6 @@ func (w *worker) fill(items []*pipeline.Record) int {
 func (w *worker) build(items []*pipeline.Record) {
 	w.body = w.body[:0]
 	for _, r := range items {
-		w.body = appendCreate(w.body, w.s.cfg.Naming, r)
+		w.body = appendCreateCached(w.body, w.s.cfg.Naming, r, &w.hits)
 	}
 }

@@ -10,8 +10,11 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
+
+	esink "github.com/flowship/flowship/sinks/elasticsearch"
 )
 
 // bulkResult is what `fsbench bulk` prints as one JSON line.
@@ -114,4 +117,29 @@ func postBulk(ctx context.Context, es *benchES, body []byte) (bulkResult, error)
 		return r, errors.New("bulk: some documents were rejected; see the Elasticsearch log")
 	}
 	return r, nil
+}
+
+// runDump writes the documents of flowship's topics as the plain loader's
+// bulk body (what `fsbench run` does before measuring the indexers), for
+// profiling `flowship index` against `fsbench bulk` by hand:
+// fsbench dump --topics t.flows,t.l7,t.dns --prefix pi --cluster bench --out docs.ndjson
+func runDump(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("dump", flag.ContinueOnError)
+	topics := fs.String("topics", "", "comma-separated topics written by flowship collect")
+	prefix := fs.String("prefix", "fsbench", "index prefix (elasticsearch.naming.prefix)")
+	cluster := fs.String("cluster", "bench", "cluster name in the index names")
+	out := fs.String("out", "", "bulk NDJSON file to write")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *topics == "" || *out == "" {
+		return errors.New("dump: --topics and --out are required")
+	}
+	k := newBenchKafka(strings.Split(envOr("FLOWSHIP_KAFKA_BROKERS", "127.0.0.1:9092"), ","))
+	naming := esink.Naming{Mode: esink.NamingFlowship, Prefix: *prefix, Cluster: *cluster}
+	n, err := k.dumpBulk(ctx, strings.Split(*topics, ","), naming, *out)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(map[string]int64{"docs": n})
 }

@@ -42,19 +42,30 @@ var chartColors = []color.Color{
 // window.
 func renderChart(r *report, path string) error {
 	var plots []*plot.Plot
-	names := []string{"floor", "flowship", "rsyslog"}
-	var have []string
-	for _, n := range names {
-		if len(r.Collectors[n]) > 0 {
-			have = append(have, n)
+	// One bar per program and workload: "floor on", "flowship off", …
+	type bar struct {
+		name string
+		runs []runResult
+	}
+	var bars []bar
+	for _, wl := range r.Workloads {
+		for _, n := range []string{"floor", "flowship", "rsyslog"} {
+			if len(wl.Collectors[n]) > 0 {
+				bars = append(bars, bar{n + " " + wl.Name, wl.Collectors[n]})
+			}
 		}
 	}
-	if len(have) > 0 {
-		cpu, err := barPlot("lines per CPU-second (median)", have, func(n string) float64 { return medianOf(r.Collectors[n], runResult.perCPUSecond) })
+	if len(bars) > 0 {
+		names := make([]string, len(bars))
+		runs := map[string][]runResult{}
+		for i, b := range bars {
+			names[i], runs[b.name] = b.name, b.runs
+		}
+		cpu, err := barPlot("lines per CPU-second (median)", names, func(n string) float64 { return medianOf(runs[n], runResult.perCPUSecond) })
 		if err != nil {
 			return err
 		}
-		wall, err := barPlot("lines per second, wall (median)", have, func(n string) float64 { return medianOf(r.Collectors[n], runResult.perSecond) })
+		wall, err := barPlot("lines per second, wall (median)", names, func(n string) float64 { return medianOf(runs[n], runResult.perSecond) })
 		if err != nil {
 			return err
 		}
@@ -98,7 +109,7 @@ func barPlot(title string, names []string, value func(string) float64) (*plot.Pl
 		if err != nil {
 			return nil, err
 		}
-		bars.Color = chartColors[i%len(chartColors)]
+		bars.Color = chartColors[i%3%len(chartColors)]
 		bars.XMin = float64(i)
 		p.Add(bars)
 	}

@@ -25,7 +25,7 @@ func (b *bench) runFloor(ctx context.Context, r int) (runResult, error) {
 	if err != nil {
 		return runResult{}, err
 	}
-	u, err := runProc(ctx, self, append([]string{"floor"}, b.files...), filepath.Join(dir, "floor.log"), b.o.timeout)
+	u, err := runProc(ctx, self, append([]string{"floor"}, b.w.files...), filepath.Join(dir, "floor.log"), b.o.timeout)
 	if err != nil {
 		return runResult{}, err
 	}
@@ -37,15 +37,15 @@ func (b *bench) runFloor(ctx context.Context, r int) (runResult, error) {
 	if err := json.Unmarshal(out, &fr); err != nil {
 		return runResult{}, fmt.Errorf("floor output %q: %w", out, err)
 	}
-	if fr.Lines != b.report.Lines {
-		return runResult{}, fmt.Errorf("floor read %d lines, the workload has %d", fr.Lines, b.report.Lines)
+	if fr.Lines != b.w.res.Lines {
+		return runResult{}, fmt.Errorf("floor read %d lines, the workload has %d", fr.Lines, b.w.res.Lines)
 	}
-	return runResult{Lines: fr.Lines, Wall: u.Wall, CPU: u.CPU, PeakRSS: u.PeakRSS}, nil
+	return runResult{Lines: fr.Lines, Wall: u.Wall, CPU: u.CPU, PeakRSS: u.PeakRSS, RecordsOut: fr.Docs}, nil
 }
 
 func (b *bench) runDir(name string, r int) string {
 	// A run starts from nothing: no positions, no state of an earlier run.
-	dir := filepath.Join(b.o.work, fmt.Sprintf("%s-%d", name, r+1))
+	dir := filepath.Join(b.o.work, fmt.Sprintf("%s-%s-%d", b.w.res.Name, name, r+1))
 	_ = os.RemoveAll(dir)
 	_ = os.MkdirAll(dir, 0o755)
 	return dir
@@ -53,7 +53,7 @@ func (b *bench) runDir(name string, r int) string {
 
 // topics returns fresh topic names for one run.
 func (b *bench) topics(name string, r int) kafka.Topics {
-	p := fmt.Sprintf("fsbench.%s.%s%d.", b.stamp, name, r+1)
+	p := fmt.Sprintf("fsbench.%s.%s.%s%d.", b.stamp, b.w.res.Name, name, r+1)
 	return kafka.Topics{Flows: p + "flows", L7: p + "l7", DNS: p + "dns", DeadLetter: p + "dlq"}
 }
 
@@ -81,7 +81,7 @@ func (b *bench) runCollect(ctx context.Context, r int, expected int64) (runResul
 	if err != nil {
 		return res, nil, fmt.Errorf("flowship collect: %w (log: %s)", err, p.log.Name())
 	}
-	res.Lines = b.report.Lines
+	res.Lines = b.w.res.Lines
 	res.RecordsOut, err = b.kafka.count(ctx, topics.Kinds()...)
 	return res, append(topics.Kinds(), topics.DeadLetter), err
 }
@@ -121,7 +121,7 @@ func (b *bench) expectedDocs(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	log := filepath.Join(dir, "aggregate.log")
-	args := append([]string{"aggregate", "--config", cfg, "--quiet"}, b.files...)
+	args := append([]string{"aggregate", "--config", cfg, "--quiet"}, b.w.files...)
 	if _, err := runProc(ctx, b.o.flowship, args, log, b.o.timeout); err != nil {
 		return 0, err
 	}
@@ -132,7 +132,7 @@ func (b *bench) expectedDocs(ctx context.Context) (int64, error) {
 	for line := range strings.SplitSeq(string(out), "\n") {
 		if f := strings.Fields(line); len(f) >= 3 && f[0] == "total" {
 			n, err := strconv.ParseInt(f[2], 10, 64)
-			b.logf("flowship aggregate: %d lines make %d documents", b.report.Lines, n)
+			b.logf("flowship aggregate: %d lines make %d documents", b.w.res.Lines, n)
 			return n, err
 		}
 	}
@@ -158,7 +158,7 @@ func (b *bench) writeConfig(dir string, t kafka.Topics, group string) (string, s
 	var in strings.Builder
 	for _, k := range []struct{ kind, rel, base string }{{"flows", "flowlogs", "flows"}, {"l7", "l7logs", "l7"}, {"dns", "dnslogs", "dns"}} {
 		fmt.Fprintf(&in, "  %s:\n    paths: [%q, %q]\n    positions_file: %q\n    linger: 100ms\n    max_inflight_batches: %d\n", k.kind,
-			filepath.Join(b.logs, k.rel, k.base+".log"), filepath.Join(b.logs, k.rel, k.base+"-*.log"),
+			filepath.Join(b.w.logs, k.rel, k.base+".log"), filepath.Join(b.w.logs, k.rel, k.base+"-*.log"),
 			filepath.Join(dir, "positions", k.kind+".json"), b.o.inflight)
 	}
 	compression := b.o.compression

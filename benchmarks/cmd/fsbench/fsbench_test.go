@@ -2,13 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/tidwall/gjson"
 )
 
 func TestMedianOf(t *testing.T) {
@@ -81,22 +80,46 @@ func TestSplitBulk(t *testing.T) {
 	}
 }
 
-func TestFloorReadCountsLinesAndLooksFieldsUp(t *testing.T) {
-	lines := `{"start_time":1,"end_time":2,"action":"allow","bytes_in":10}` + "\n" +
-		`{"start_time":3,"end_time":4,"action":"deny","bytes_in":200}` + "\n"
-	fields := []string{"start_time", "action", "bytes_in"}
-	res, err := floorRead(strings.NewReader(lines), fields)
+// The floor aggregates like an agent: one document per (5-minute bucket,
+// level-2 key); policies are part of the key, source ports are not; a
+// bucket closes once a bucket two windows later has started. Expected
+// values computed by hand from the lines.
+func TestFloorReadAggregatesByBucketAndKey(t *testing.T) {
+	line := func(start, port int, pols string, bytesIn int) string {
+		return fmt.Sprintf(`{"start_time":%d,"source_namespace":"a","source_name_aggr":"web-*","source_port":%d,`+
+			`"dest_namespace":"b","dest_port":80,"proto":"tcp","action":"allow","reporter":"src",`+
+			`"policies":{"all_policies":[%q],"enforced_policies":[%q]},"bytes_in":%d,"num_flows":1}`, start, port, pols, pols, bytesIn)
+	}
+	lines := strings.Join([]string{
+		line(600, 1111, "0|t|p|allow|0", 10),  // bucket 600
+		line(610, 2222, "0|t|p|allow|0", 20),  // same key: another source port only
+		line(620, 1111, "0|t|q|allow|0", 30),  // other policy: other key
+		line(900, 1111, "0|t|p|allow|0", 40),  // bucket 900: 600 stays open (lateness)
+		line(1200, 1111, "0|t|p|allow|0", 50), // bucket 1200 closes 600
+	}, "\n") + "\n"
+	res, err := floorRead(strings.NewReader(lines), floorSpecs["flows"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want int64
-	for l := range strings.SplitSeq(strings.TrimSpace(lines), "\n") {
-		for _, v := range gjson.GetMany(l, fields...) {
-			want += int64(len(v.Raw))
-		}
+	// documents: {600,p}, {600,q}, {900,p}, {1200,p}; counters: bytes_in
+	// 150 plus num_flows 5.
+	want := floorResult{Lines: 5, Bytes: int64(len(lines)), Docs: 4, Checksum: 150 + 5}
+	if res != want {
+		t.Errorf("floorRead = %+v, want %+v", res, want)
 	}
-	if res.Lines != 2 || res.Bytes != int64(len(lines)) || res.Checksum != want {
-		t.Errorf("floorRead = %+v, want 2 lines, %d bytes, checksum %d", res, len(lines), want)
+}
+
+func TestFloorReadDNSTimesAndMaxima(t *testing.T) {
+	lines := `{"start_time":"2026-12-03T09:00:02.9Z","qname":"a.b","count":2,"latency_max":7}` + "\n" +
+		`{"start_time":"2026-12-03T09:04:58Z","qname":"a.b","count":3,"latency_max":5}` + "\n" +
+		`{"start_time":"2026-12-03T09:05:00Z","qname":"a.b","count":1,"latency_max":1}` + "\n"
+	res, err := floorRead(strings.NewReader(lines), floorSpecs["dns"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 09:00–09:05 holds the first two (count 5, max 7), 09:05 the third (1, 1).
+	if res.Lines != 3 || res.Docs != 2 || res.Checksum != 5+7+1+1 {
+		t.Errorf("floorRead = %+v, want 3 lines, 2 documents, checksum 14", res)
 	}
 }
 
@@ -113,7 +136,8 @@ func TestKindOf(t *testing.T) {
 // The shipped rsyslog configuration has a value for every placeholder.
 func TestRsyslogConfigFillsEveryPlaceholder(t *testing.T) {
 	dir := t.TempDir()
-	b := &bench{o: options{rsyslogConf: filepath.Join("..", "..", "rsyslog", "rsyslog.conf"), brokers: []string{"k1:9092", "k2:9092"}}, logs: "/logs"}
+	b := &bench{o: options{rsyslogConf: filepath.Join("..", "..", "rsyslog", "rsyslog.conf"), brokers: []string{"k1:9092", "k2:9092"}},
+		w: &workload{logs: "/logs", res: &workloadResult{Name: workloadOn}}}
 	path, err := b.rsyslogConfig(dir, "t.flows", "t.l7", "t.dns")
 	if err != nil {
 		t.Fatal(err)
@@ -137,20 +161,72 @@ func TestMarkdownHasTheRatiosAndEveryRun(t *testing.T) {
 	run := func(lines int64, wall, cpu time.Duration) runResult {
 		return runResult{Lines: lines, Wall: wall, CPU: cpu, PeakRSS: 10 << 20, RecordsOut: lines / 2}
 	}
-	r := report{Lines: 1000, Collectors: map[string][]runResult{
+	on := &workloadResult{Name: workloadOn, Lines: 1000, Collectors: map[string][]runResult{
 		"floor":    {run(1000, time.Second, time.Second)},
 		"flowship": {run(1000, time.Second, 500*time.Millisecond)},
 		"rsyslog":  {run(1000, 4*time.Second, 10*time.Second)},
 	}}
+	off := &workloadResult{Name: workloadOff, Lines: 1000, Collectors: map[string][]runResult{
+		"floor":    {run(1000, 2*time.Second, 2*time.Second)},
+		"flowship": {run(1000, time.Second, time.Second)},
+	}}
+	r := report{Workloads: []*workloadResult{on, off}}
 	md := r.markdown()
 	for _, want := range []string{
 		"flowship ÷ rsyslog: 4.00× lines/s, **20.00× lines per CPU-second**",
 		"flowship ÷ floor: 1.00× lines/s, **2.00× lines per CPU-second**",
-		"| floor | 1 | 1s | 1s |", "| rsyslog | 1 | 4s | 10s |",
+		"flowship ÷ rsyslog: - lines/s, **- lines per CPU-second**; flowship ÷ floor: 2.00× lines/s, **2.00× lines per CPU-second**",
+		"| floor | 1 | 1s | 1s |", "| rsyslog | 1 | 4s | 10s |", "| floor | 1 | 2s | 2s |",
+		`## Node agents, workload "on"`, `## Node agents, workload "off"`,
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+// The targets of issue 12, from hand-picked medians: collect at 0.4× the
+// floor's CPU (met), 200 MiB peak (not met), 1.46× its lines/s (the mean of
+// two runs' rates: not met);
+// index at 0.95× the loader's rate (met) and 2× its CPU (not met).
+func TestTargetsTable(t *testing.T) {
+	rr := func(lines int64, wall, cpu time.Duration, rss int64) []runResult {
+		return []runResult{{Lines: lines, Wall: wall, CPU: cpu, PeakRSS: rss << 20}}
+	}
+	on := &workloadResult{Name: workloadOn,
+		Collectors: map[string][]runResult{
+			"floor":    rr(1_000_000, 10*time.Second, 10*time.Second, 20),
+			"flowship": append(rr(1_000_000, 6*time.Second, 4*time.Second, 200), rr(1_000_000, 8*time.Second, 4*time.Second, 100)...),
+		},
+		Indexers: map[string][]runResult{
+			"flowship": rr(95_000, 10*time.Second, 2*time.Second, 50),
+			"bulk":     rr(100_000, 10*time.Second, time.Second, 50),
+		}}
+	got := targets(on)
+	want := []struct {
+		value float64
+		met   bool
+	}{{0.4, true}, {200, false}, {(1e6/6 + 1e6/8) / 2 / 1e5, false}, {0.95, true}, {2.0 / 0.95, false}}
+	if len(got) != len(want) {
+		t.Fatalf("%d targets, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		if !got[i].ok || got[i].met() != w.met || got[i].value < w.value-1e-9 || got[i].value > w.value+1e-9 {
+			t.Errorf("target %q: value %v met %v ok %v, want %v met %v", got[i].what, got[i].value, got[i].met(), got[i].ok, w.value, w.met)
+		}
+	}
+	md := (&report{Workloads: []*workloadResult{on}}).markdown()
+	for _, want := range []string{
+		"| `flowship collect` peak RSS ≤ 128 MiB (largest of the runs) | 200 MiB | 200.00 MiB | ≤ 128.00 MiB | **not met** |",
+		"| `flowship index` documents/s ≥ 0.9× the plain bulk loader's | 9,500 vs the loader's 10,000 documents/s | 0.95× | ≥ 0.90× | met |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	delete(on.Indexers, "bulk")
+	if tg := targets(on); tg[3].ok || tg[4].ok {
+		t.Error("index targets without a loader run count as measured")
 	}
 }
 

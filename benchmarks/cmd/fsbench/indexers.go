@@ -38,19 +38,19 @@ func (b *bench) measureIndex(ctx context.Context, topics []string) error {
 	if n, err := b.kafka.dumpBulk(ctx, t.Kinds(), benchNaming, bulkFile); err != nil || n != docs {
 		return fmt.Errorf("dumping the documents for the plain loader: %d of %d: %v", n, docs, err)
 	}
-	b.report.IndexDocs = docs
+	b.w.res.IndexDocs = docs
 	pattern := "fsbench-*-bench-*"
 	for r := range b.o.runs {
 		res, err := b.runIndex(ctx, r, t, pattern, docs)
 		if err != nil {
 			return err
 		}
-		b.report.addIndex("flowship", res)
+		b.w.res.addIndex("flowship", res)
 		b.logf("run %d flowship index: %s", r+1, res)
 		if res, err = b.runLoader(ctx, r, bulkFile, pattern, docs); err != nil {
 			return err
 		}
-		b.report.addIndex("bulk", res)
+		b.w.res.addIndex("bulk", res)
 		b.logf("run %d plain bulk loader: %s", r+1, res)
 	}
 	return b.es.deleteIndices(ctx, pattern)

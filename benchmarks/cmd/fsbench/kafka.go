@@ -12,6 +12,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/schema"
 	esink "github.com/flowship/flowship/sinks/elasticsearch"
 	"github.com/flowship/flowship/sinks/kafka"
 )
@@ -157,9 +158,16 @@ func (k *benchKafka) dumpPartition(ctx context.Context, topic string, part int, 
 	}
 }
 
-// appendBulkCreate appends one create action and the document.
+// appendBulkCreate appends one create action and the document as
+// flowship index sends it: a flow document with its "policy_hits" (the
+// index-time enrichment the UI's Policy Board reads), so that
+// Elasticsearch does the same work for both indexers.
 func appendBulkCreate(dst []byte, naming esink.Naming, r *pipeline.Record) []byte {
 	dst = fmt.Appendf(dst, `{"create":{"_index":%q,"_id":%q}}`+"\n", naming.Index(r.Kind, r.Time), r.ID)
-	dst = append(dst, r.Value...)
+	if r.Kind == pipeline.KindFlow {
+		dst = schema.AppendWithPolicyHits(dst, r.Value)
+	} else {
+		dst = append(dst, r.Value...)
+	}
 	return append(dst, '\n')
 }

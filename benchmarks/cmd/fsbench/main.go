@@ -1,10 +1,12 @@
 // Command fsbench is flowship's benchmark harness (benchmarks/run.sh calls
-// it). `fsbench run` generates a workload with `flowship gen` and measures,
-// in one run and side by side: the parse floor (a minimal bufio + gjson
-// reader), `flowship collect` and rsyslog (imfile + mmjsonparse + omkafka)
-// into the same real Kafka, `flowship index` against a plain bulk loader
-// into the same real Elasticsearch, and the reduction per aggregation level
-// and window. It writes a dated Markdown table and a PNG chart.
+// it). `fsbench run` generates two workloads with `flowship gen` (labels
+// and policy traces on, and off) and measures, in one run and side by
+// side: the parse floor (bufio, one gjson pass per line, the level-2 key in
+// a string, counters in a map), `flowship collect` and rsyslog (imfile +
+// mmjsonparse + omkafka) into the same real Kafka, `flowship index`
+// against a plain bulk loader into the same real Elasticsearch, and the
+// reduction per aggregation level and window. It writes a dated Markdown
+// table with the issue-12 targets, a PNG chart and the JSON.
 //
 // `fsbench floor` and `fsbench bulk` are the two reference programs; they
 // run as child processes so that their CPU time is measured exactly like
@@ -32,7 +34,7 @@ func main() {
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: fsbench run|floor|bulk|chart [flags]; see benchmarks/README.md")
+		fmt.Fprintln(stderr, "usage: fsbench run|floor|bulk|dump|chart [flags]; see benchmarks/README.md")
 		return fmt.Errorf("no subcommand")
 	}
 	switch args[0] {
@@ -44,6 +46,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runBulk(ctx, args[1:], stdout)
 	case "chart":
 		return runChart(args[1:])
+	case "dump":
+		return runDump(ctx, args[1:], stdout)
 	}
-	return fmt.Errorf("unknown subcommand %q: want run, floor, bulk or chart", args[0])
+	return fmt.Errorf("unknown subcommand %q: want run, floor, bulk, dump or chart", args[0])
 }

@@ -8,7 +8,7 @@ import (
 
 // collectorRows names the collector measurements in table order.
 var collectorRows = []struct{ key, label string }{
-	{"floor", "parse floor: bufio + gjson.GetManyBytes (" + fmt.Sprint(len(floorFields["flows"])) + " flow fields)"},
+	{"floor", "parse floor: bufio + one gjson `ForEach` pass per line, level-2 key in a string, counters in a map"},
 	{"flowship", "`flowship collect` (tail, parse, filter, aggregate, produce)"},
 	{"rsyslog", "rsyslog imfile + mmjsonparse + omkafka"},
 }
@@ -26,8 +26,13 @@ func (r *report) markdown() string {
 	}
 	fmt.Fprintf(&w, "# %s, %s\n\n", title, r.Started.Format("2006-01-02 15:04 MST"))
 	r.writeSetup(&w)
-	r.writeCollectors(&w)
-	r.writeIndexers(&w)
+	r.writeTargets(&w)
+	for _, wl := range r.Workloads {
+		wl.writeCollectors(&w)
+	}
+	for _, wl := range r.Workloads {
+		wl.writeIndexers(&w)
+	}
 	r.writeReduction(&w)
 	return w.String()
 }
@@ -42,12 +47,14 @@ func (r *report) writeSetup(w *strings.Builder) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "- Command: `%s`\n", r.Command)
 	fmt.Fprintf(w, "- Settings: %s\n", r.Settings)
-	fmt.Fprintf(w, "- Workload: `%s`\n", r.GenCommand)
-	var parts []string
-	for _, f := range r.Workload {
-		parts = append(parts, f.String())
+	for _, wl := range r.Workloads {
+		fmt.Fprintf(w, "- Workload %q, %s: `%s`\n", wl.Name, workloadTitle(wl.Name), wl.GenCommand)
+		var parts []string
+		for _, f := range wl.Files {
+			parts = append(parts, f.String())
+		}
+		fmt.Fprintf(w, "  - %s; %d lines in all; the offline aggregator makes %d documents\n", strings.Join(parts, ", "), wl.Lines, wl.ExpectedDocs)
 	}
-	fmt.Fprintf(w, "  - %s; %d lines in all\n", strings.Join(parts, ", "), r.Lines)
 	loads := make([]string, len(r.LoadPerRound))
 	for i, l := range r.LoadPerRound {
 		loads[i] = fmt.Sprintf("%.2f", l)
@@ -61,29 +68,29 @@ func (r *report) writeSetup(w *strings.Builder) {
 		r.Finished.Sub(r.Started).Round(time.Second))
 }
 
-func (r *report) writeCollectors(w *strings.Builder) {
-	if len(r.Collectors) == 0 {
+func (wl *workloadResult) writeCollectors(w *strings.Builder) {
+	if len(wl.Collectors) == 0 {
 		return
 	}
-	n := len(r.Collectors["flowship"])
-	fmt.Fprintf(w, "## Node agents: the same files into the same Kafka (median of %d runs)\n\n", n)
+	n := len(wl.Collectors["flowship"])
+	fmt.Fprintf(w, "## Node agents, workload %q, %s: the same files into the same Kafka (median of %d runs)\n\n", wl.Name, workloadTitle(wl.Name), n)
 	w.WriteString("| program | lines/s | lines per CPU-second | CPU-s per 1M lines | peak RSS | records out |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, row := range collectorRows {
-		runs := r.Collectors[row.key]
+		runs := wl.Collectors[row.key]
 		if len(runs) == 0 {
 			continue
 		}
-		out := "-"
-		if row.key != "floor" {
-			out = fmt.Sprintf("%.0f", medianOf(runs, func(x runResult) float64 { return float64(x.RecordsOut) }))
+		out := fmt.Sprintf("%.0f", medianOf(runs, func(x runResult) float64 { return float64(x.RecordsOut) }))
+		if row.key == "floor" {
+			out = fmt.Sprintf("(%.0f buckets)", medianOf(runs, func(x runResult) float64 { return float64(x.RecordsOut) }))
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %.2f | %.0f MiB | %s |\n", row.label,
 			num(medianOf(runs, runResult.perSecond)), num(medianOf(runs, runResult.perCPUSecond)),
 			medianOf(runs, runResult.cpuPerMillion), medianOf(runs, func(x runResult) float64 { return float64(x.PeakRSS) / (1 << 20) }), out)
 	}
-	fs := r.Collectors["flowship"]
+	fs := wl.Collectors["flowship"]
 	ratio := func(peer string, f func(runResult) float64) string {
-		p := r.Collectors[peer]
+		p := wl.Collectors[peer]
 		if len(fs) == 0 || len(p) == 0 {
 			return "-"
 		}
@@ -92,12 +99,12 @@ func (r *report) writeCollectors(w *strings.Builder) {
 	fmt.Fprintf(w, "\nRatios of medians: flowship ÷ rsyslog: %s lines/s, **%s lines per CPU-second**; flowship ÷ floor: %s lines/s, **%s lines per CPU-second**.\n",
 		ratio("rsyslog", runResult.perSecond), ratio("rsyslog", runResult.perCPUSecond),
 		ratio("floor", runResult.perSecond), ratio("floor", runResult.perCPUSecond))
-	fmt.Fprintf(w, "flowship's records out are aggregated documents (the offline aggregator expects %d); rsyslog sends one record per line.\n\n", r.ExpectedDocs)
-	r.writeRuns(w, r.Collectors, collectorRows)
+	fmt.Fprintf(w, "flowship's records out are aggregated documents (the offline aggregator expects %d); rsyslog sends one record per line; the floor sends nothing (it counts the buckets it closes).\n\n", wl.ExpectedDocs)
+	writeRuns(w, wl.Collectors, collectorRows)
 }
 
 // writeRuns lists every run, so the medians can be checked.
-func (r *report) writeRuns(w *strings.Builder, m map[string][]runResult, rows []struct{ key, label string }) {
+func writeRuns(w *strings.Builder, m map[string][]runResult, rows []struct{ key, label string }) {
 	w.WriteString("<details><summary>every run</summary>\n\n| program | run | wall | CPU | peak RSS | out |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, row := range rows {
 		for i, x := range m[row.key] {
@@ -107,15 +114,15 @@ func (r *report) writeRuns(w *strings.Builder, m map[string][]runResult, rows []
 	w.WriteString("\n</details>\n\n")
 }
 
-func (r *report) writeIndexers(w *strings.Builder) {
-	fs, bl := r.Indexers["flowship"], r.Indexers["bulk"]
+func (wl *workloadResult) writeIndexers(w *strings.Builder) {
+	fs, bl := wl.Indexers["flowship"], wl.Indexers["bulk"]
 	if len(fs) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "## Indexing: the documents of one collect run into Elasticsearch (median of %d runs)\n\n", len(fs))
+	fmt.Fprintf(w, "## Indexing, workload %q: the %d documents of one collect run into Elasticsearch (median of %d runs)\n\n", wl.Name, wl.IndexDocs, len(fs))
 	w.WriteString("| program | documents/s | after the first document | CPU-s per 1M documents | peak RSS | documents in Elasticsearch |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, row := range indexerRows {
-		runs := r.Indexers[row.key]
+		runs := wl.Indexers[row.key]
 		if len(runs) == 0 {
 			continue
 		}
@@ -128,10 +135,10 @@ func (r *report) writeIndexers(w *strings.Builder) {
 			medianOf(runs, func(x runResult) float64 { return float64(x.RecordsOut) }))
 	}
 	if len(bl) > 0 {
-		fmt.Fprintf(w, "\nflowship index ÷ plain loader: **%.2f×** documents/s. Both times run from process start (flowship's includes joining the consumer group); Elasticsearch shares the machine's cores.\n\n",
-			medianOf(fs, runResult.perSecond)/medianOf(bl, runResult.perSecond))
+		fmt.Fprintf(w, "\nflowship index ÷ plain loader: **%.2f×** documents/s, **%.2f×** CPU per document. Both times run from process start (flowship's includes joining the consumer group); Elasticsearch shares the machine's cores. Both post the same documents (flow documents with their `policy_hits`); the loader's bodies are built before it starts.\n\n",
+			medianOf(fs, runResult.perSecond)/medianOf(bl, runResult.perSecond), medianOf(fs, runResult.cpuPerMillion)/medianOf(bl, runResult.cpuPerMillion))
 	}
-	r.writeRuns(w, r.Indexers, indexerRows)
+	writeRuns(w, wl.Indexers, indexerRows)
 }
 
 func (r *report) writeReduction(w *strings.Builder) {
@@ -139,10 +146,11 @@ func (r *report) writeReduction(w *strings.Builder) {
 		return
 	}
 	var raw fileStat
-	if len(r.Workload) > 0 {
-		raw = r.Workload[0]
+	name := ""
+	if len(r.Workloads) > 0 && len(r.Workloads[0].Files) > 0 {
+		raw, name = r.Workloads[0].Files[0], r.Workloads[0].Name
 	}
-	fmt.Fprintf(w, "## Reduction: %d flow lines (%.0f MiB of logs) by aggregation level and window\n\n", raw.Lines, float64(raw.Bytes)/(1<<20))
+	fmt.Fprintf(w, "## Reduction, workload %q: %d flow lines (%.0f MiB of logs) by aggregation level and window\n\n", name, raw.Lines, float64(raw.Bytes)/(1<<20))
 	w.WriteString("| level | window | documents | lines per document | Elasticsearch store | bytes per line |\n|---:|---|---:|---:|---:|---:|\n")
 	for _, x := range r.Reduction {
 		fmt.Fprintf(w, "| %d | %s | %d | %.1f | %.1f MiB | %.1f |\n", x.Level, x.Window, x.Docs,

@@ -30,14 +30,14 @@ func (b *bench) runRsyslog(ctx context.Context, r int) (runResult, error) {
 	if err != nil {
 		return runResult{}, err
 	}
-	res, err := b.measureUntil(ctx, p, func() (int64, error) { return b.kafka.count(ctx, topics.Kinds()...) }, b.report.Lines)
+	res, err := b.measureUntil(ctx, p, func() (int64, error) { return b.kafka.count(ctx, topics.Kinds()...) }, b.w.res.Lines)
 	if stopErr := p.stop(30 * time.Second); err == nil && stopErr != nil {
 		err = stopErr
 	}
 	if err != nil {
 		return res, fmt.Errorf("rsyslogd: %w (log: %s)", err, p.log.Name())
 	}
-	res.Lines = b.report.Lines
+	res.Lines = b.w.res.Lines
 	res.RecordsOut, err = b.kafka.count(ctx, topics.Kinds()...)
 	return res, err
 }
@@ -52,7 +52,7 @@ func (b *bench) rsyslogConfig(dir, flows, l7, dns string) (string, error) {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return "", err
 	}
-	conf := strings.NewReplacer("@WORK@", work, "@LOGS@", b.logs, "@BROKERS@", quoteList(b.o.brokers)[1:len(quoteList(b.o.brokers))-1],
+	conf := strings.NewReplacer("@WORK@", work, "@LOGS@", b.w.logs, "@BROKERS@", quoteList(b.o.brokers)[1:len(quoteList(b.o.brokers))-1],
 		"@TOPIC_FLOWS@", flows, "@TOPIC_L7@", l7, "@TOPIC_DNS@", dns).Replace(string(tmpl))
 	path := filepath.Join(dir, "rsyslog.conf")
 	return path, os.WriteFile(path, []byte(conf), 0o644)

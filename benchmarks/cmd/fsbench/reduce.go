@@ -51,8 +51,8 @@ func (b *bench) reduceOne(ctx context.Context, dir string, level int, label stri
 	pattern := naming.Pattern(pipeline.KindFlow)
 	file := filepath.Join(dir, fmt.Sprintf("level%d-%s.ndjson", level, label))
 	defer os.Remove(file)
-	row := reductionRow{Level: level, Window: label, Lines: b.report.Workload[0].Lines}
-	docs, err := aggregateToBulk(ctx, b.files[0], level, window, naming, file)
+	row := reductionRow{Level: level, Window: label, Lines: b.w.res.Files[0].Lines}
+	docs, err := aggregateToBulk(ctx, b.w.files[0], level, window, naming, file)
 	if err != nil {
 		return row, err
 	}

@@ -71,34 +71,60 @@ type machine struct {
 // report is everything one `fsbench run` measured; it is written as JSON
 // next to the Markdown so the chart and tables can be rebuilt.
 type report struct {
-	Started         time.Time              `json:"started"`
-	Finished        time.Time              `json:"finished"`
-	Command         string                 `json:"command"`
-	GenCommand      string                 `json:"gen_command"`
-	Settings        string                 `json:"settings"`
-	Smoke           bool                   `json:"smoke"`
-	Machine         machine                `json:"machine"`
-	Workload        []fileStat             `json:"workload"`
-	Lines           int64                  `json:"lines"`
-	ExpectedDocs    int64                  `json:"expected_docs"`
-	LoadBefore      float64                `json:"load_before"`
-	LoadPerRound    []float64              `json:"load_per_round"`
-	LoadAfter       float64                `json:"load_after"`
-	LoadWaitExpired bool                   `json:"load_wait_expired"`
-	Collectors      map[string][]runResult `json:"collectors"`
-	Indexers        map[string][]runResult `json:"indexers"`
-	IndexDocs       int64                  `json:"index_docs"`
-	Reduction       []reductionRow         `json:"reduction"`
+	Started         time.Time         `json:"started"`
+	Finished        time.Time         `json:"finished"`
+	Command         string            `json:"command"`
+	Settings        string            `json:"settings"`
+	Smoke           bool              `json:"smoke"`
+	Machine         machine           `json:"machine"`
+	LoadBefore      float64           `json:"load_before"`
+	LoadPerRound    []float64         `json:"load_per_round"`
+	LoadAfter       float64           `json:"load_after"`
+	LoadWaitExpired bool              `json:"load_wait_expired"`
+	Workloads       []*workloadResult `json:"workloads"`
+	// Reduction is measured on the first workload's flow file.
+	Reduction []reductionRow `json:"reduction"`
 }
 
-func (r *report) add(name string, res runResult) {
+// Workload names: the lines Calico Enterprise's operator makes Felix write
+// (labels and policy traces on, the benchmark's default) and Felix's own
+// defaults (both off).
+const (
+	workloadOn  = "on"
+	workloadOff = "off"
+)
+
+// workloadTitle describes a workload in the tables.
+func workloadTitle(name string) string {
+	switch name {
+	case workloadOn:
+		return "labels and policy traces on, as Calico Enterprise's operator sets Felix"
+	case workloadOff:
+		return "labels and policy traces off, Felix's own defaults"
+	}
+	return name
+}
+
+// workloadResult is what one workload's files gave.
+type workloadResult struct {
+	Name         string                 `json:"name"` // workloadOn or workloadOff
+	GenCommand   string                 `json:"gen_command"`
+	Files        []fileStat             `json:"files"`
+	Lines        int64                  `json:"lines"`
+	ExpectedDocs int64                  `json:"expected_docs"`
+	Collectors   map[string][]runResult `json:"collectors"`
+	Indexers     map[string][]runResult `json:"indexers,omitempty"`
+	IndexDocs    int64                  `json:"index_docs,omitempty"`
+}
+
+func (r *workloadResult) add(name string, res runResult) {
 	if r.Collectors == nil {
 		r.Collectors = map[string][]runResult{}
 	}
 	r.Collectors[name] = append(r.Collectors[name], res)
 }
 
-func (r *report) addIndex(name string, res runResult) {
+func (r *workloadResult) addIndex(name string, res runResult) {
 	if r.Indexers == nil {
 		r.Indexers = map[string][]runResult{}
 	}

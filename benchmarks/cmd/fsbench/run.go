@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -27,6 +28,7 @@ type options struct {
 	maxLoad          float64
 	loadWait         time.Duration
 	skip             string
+	workloads        []string
 	brokers          []string
 	esURL            string
 	esUser           string
@@ -55,6 +57,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.maxLoad, "max-load", 1.5, "wait until the 1-minute load average is below this before measuring")
 	fs.DurationVar(&o.loadWait, "load-wait", 30*time.Minute, "give up waiting for a quiet machine after this long (and record it)")
 	fs.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: floor, collect, rsyslog, index, reduce")
+	workloads := fs.String("workloads", "on,off", "workloads, in order: on (labels and policy traces on, as Calico Enterprise's operator sets Felix; indexing and reduction use the first workload) and off (Felix's own defaults)")
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "longest one measured process may take")
 	fs.IntVar(&o.inflight, "inflight", 256, "flowship inputs.<kind>.max_inflight_batches: flowship's default 8 stalls for idle_flush whenever more than 8 batches (8000 lines) of one Felix window wait for their bucket to close")
 	fs.StringVar(&o.compressionLevel, "compression-level", "", "flowship kafka.compression_level (empty: flowship's default)")
@@ -69,6 +72,13 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	o.kafkaVersion = envOr("FLOWSHIP_KAFKA_VERSION", "unknown")
 	if o.runs < 1 || o.lines < 1000 || o.windows < 1 {
 		return o, errors.New("--runs must be at least 1, --lines at least 1000, --windows at least 1")
+	}
+	for w := range strings.SplitSeq(*workloads, ",") {
+		w = strings.TrimSpace(w)
+		if w != workloadOn && w != workloadOff || slices.Contains(o.workloads, w) {
+			return o, fmt.Errorf("--workloads %q: want on and/or off, each once", *workloads)
+		}
+		o.workloads = append(o.workloads, w)
 	}
 	return o, nil
 }
@@ -91,15 +101,22 @@ func (o options) skipped(part string) bool {
 
 // bench is one `fsbench run`.
 type bench struct {
-	o       options
-	out     io.Writer
-	kafka   *benchKafka
-	es      *benchES
-	stamp   string
-	logs    string // generated log directory
-	files   []string
-	esReady bool // flowship setup has applied the templates
-	report  report
+	o         options
+	out       io.Writer
+	kafka     *benchKafka
+	es        *benchES
+	stamp     string
+	workloads []*workload
+	w         *workload // the workload being measured
+	esReady   bool      // flowship setup has applied the templates
+	report    report
+}
+
+// workload is one generated set of log files and its results.
+type workload struct {
+	logs  string   // generated log directory
+	files []string // flows, l7, dns
+	res   *workloadResult
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -116,7 +133,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	b := &bench{o: o, out: stdout, kafka: newBenchKafka(o.brokers), es: newBenchES(o.esURL, o.esUser, o.esPassword),
-		stamp: time.Now().UTC().Format("20060102t150405"), logs: filepath.Join(o.work, "logs")}
+		stamp: time.Now().UTC().Format("20060102t150405")}
+	for _, name := range o.workloads {
+		w := &workload{logs: filepath.Join(o.work, "logs-"+name), res: &workloadResult{Name: name}}
+		b.workloads = append(b.workloads, w)
+		b.report.Workloads = append(b.report.Workloads, w.res)
+	}
 	b.report.Started = time.Now().UTC()
 	b.report.Command = o.command
 	b.report.Smoke = o.smoke
@@ -127,8 +149,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := b.describe(ctx); err != nil {
 		return err
 	}
-	if err := b.generate(ctx); err != nil {
-		return err
+	for _, w := range b.workloads {
+		b.w = w
+		if err := b.generate(ctx); err != nil {
+			return err
+		}
 	}
 	if err := b.waitQuiet(ctx); err != nil {
 		return err
@@ -146,27 +171,35 @@ func (b *bench) logf(format string, args ...any) {
 }
 
 // measure runs every measurement: the collectors in rounds (each round
-// runs floor, flowship and rsyslog once, so drift in the machine's load
-// hits all of them alike), then the indexers, then the reduction.
+// runs floor, flowship and rsyslog once on every workload, so drift in
+// the machine's load hits all of them alike), then the indexers and the
+// reduction on the first workload.
 func (b *bench) measure(ctx context.Context) error {
-	expected, err := b.expectedDocs(ctx)
-	if err != nil {
-		return err
-	}
-	b.report.ExpectedDocs = expected
-	var keep []string // the topics of the first flowship run feed the indexers
-	for r := range b.o.runs {
-		b.report.LoadPerRound = append(b.report.LoadPerRound, loadAvg())
-		topics, err := b.round(ctx, r, expected)
+	for _, w := range b.workloads {
+		b.w = w
+		expected, err := b.expectedDocs(ctx)
 		if err != nil {
 			return err
 		}
-		if keep == nil {
-			keep = topics
-		} else if len(topics) > 0 {
-			_ = b.kafka.deleteTopics(ctx, topics...)
+		w.res.ExpectedDocs = expected
+	}
+	var keep []string // the topics of the first workload's first flowship run feed the indexers
+	for r := range b.o.runs {
+		b.report.LoadPerRound = append(b.report.LoadPerRound, loadAvg())
+		for i, w := range b.workloads {
+			b.w = w
+			topics, err := b.round(ctx, r, w.res.ExpectedDocs)
+			if err != nil {
+				return err
+			}
+			if i == 0 && keep == nil {
+				keep = topics
+			} else if len(topics) > 0 {
+				_ = b.kafka.deleteTopics(ctx, topics...)
+			}
 		}
 	}
+	b.w = b.workloads[0]
 	if !b.o.skipped("index") && keep != nil {
 		if err := b.measureIndex(ctx, keep); err != nil {
 			return err
@@ -189,8 +222,8 @@ func (b *bench) round(ctx context.Context, r int, expected int64) ([]string, err
 		if err != nil {
 			return nil, err
 		}
-		b.report.add("floor", res)
-		b.logf("run %d floor: %s", r+1, res)
+		b.w.res.add("floor", res)
+		b.logf("run %d %s floor: %s", r+1, b.w.res.Name, res)
 	}
 	var topics []string
 	if !b.o.skipped("collect") {
@@ -199,16 +232,16 @@ func (b *bench) round(ctx context.Context, r int, expected int64) ([]string, err
 			return nil, err
 		}
 		topics = t
-		b.report.add("flowship", res)
-		b.logf("run %d flowship collect: %s", r+1, res)
+		b.w.res.add("flowship", res)
+		b.logf("run %d %s flowship collect: %s", r+1, b.w.res.Name, res)
 	}
 	if !b.o.skipped("rsyslog") {
 		res, err := b.runRsyslog(ctx, r)
 		if err != nil {
 			return nil, err
 		}
-		b.report.add("rsyslog", res)
-		b.logf("run %d rsyslog: %s", r+1, res)
+		b.w.res.add("rsyslog", res)
+		b.logf("run %d %s rsyslog: %s", r+1, b.w.res.Name, res)
 	}
 	return topics, nil
 }

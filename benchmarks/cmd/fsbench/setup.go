@@ -130,32 +130,35 @@ func (b *bench) waitQuiet(ctx context.Context) error {
 func (b *bench) generate(ctx context.Context) error {
 	perWindow := (b.o.lines + b.o.windows - 1) / b.o.windows
 	start := time.Now().UTC().Truncate(5 * time.Minute).Add(-time.Duration(b.o.windows+1) * 5 * time.Minute)
-	args := []string{"gen", "--out", b.logs, "--windows", strconv.Itoa(b.o.windows),
+	args := []string{"gen", "--out", b.w.logs, "--windows", strconv.Itoa(b.o.windows),
 		"--flows-per-window", strconv.Itoa(perWindow), "--workloads", "200", "--namespaces", "20",
-		"--deny-ratio", "0.1", "--start", start.Format(time.RFC3339), "--rotate-size", "64GiB",
-		// Felix's own defaults (labels and policy traces off): the shortest
-		// line Felix writes, about 1.3 KB with all 55 fields, the closest
-		// to the benchmark issue's "about 1 KB" lines.
-		"--labels=false", "--policies=false"}
-	if err := os.RemoveAll(b.logs); err != nil {
+		"--deny-ratio", "0.1", "--start", start.Format(time.RFC3339), "--rotate-size", "64GiB"}
+	if b.w.res.Name == workloadOff {
+		// Felix's own defaults: source_labels, dest_labels and policies
+		// null, about 1.3 KB per line. The "on" workload is gen's default,
+		// what Calico Enterprise's operator configures: about 1.7 KB with
+		// three policy traces.
+		args = append(args, "--labels=false", "--policies=false")
+	}
+	if err := os.RemoveAll(b.w.logs); err != nil {
 		return err
 	}
-	b.report.GenCommand = "flowship " + strings.Join(args, " ")
-	b.logf("generating: %s", b.report.GenCommand)
+	b.w.res.GenCommand = "flowship " + strings.Join(args, " ")
+	b.logf("generating: %s", b.w.res.GenCommand)
 	if _, err := runProc(ctx, b.o.flowship, args, filepath.Join(b.o.work, "gen.log"), b.o.timeout); err != nil {
 		return err
 	}
 	for _, rel := range []string{"flowlogs/flows.log", "l7logs/l7.log", "dnslogs/dns.log"} {
-		path := filepath.Join(b.logs, rel)
+		path := filepath.Join(b.w.logs, rel)
 		lines, size, err := countLines(path)
 		if err != nil {
 			return err
 		}
-		b.files = append(b.files, path)
-		b.report.Workload = append(b.report.Workload, fileStat{Kind: kindOf(path), Lines: lines, Bytes: size})
-		b.report.Lines += lines
+		b.w.files = append(b.w.files, path)
+		b.w.res.Files = append(b.w.res.Files, fileStat{Kind: kindOf(path), Lines: lines, Bytes: size})
+		b.w.res.Lines += lines
 	}
-	b.logf("workload: %v", b.report.Workload)
+	b.logf("workload: %v", b.w.res.Files)
 	return nil
 }
 
