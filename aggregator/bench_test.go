@@ -33,17 +33,29 @@ func steadyStream(t testing.TB, level int) (*stream, *inBatch, []pipeline.Record
 }
 
 // The parse-filter-key-merge path allocates nothing per line once the
-// keys exist.
+// keys exist: on the spec's lines, and with labels and policies on
+// (issue 12, item 5), where label intersection and policy unions work in
+// place.
 func TestAggregateLineAllocatesNothing(t *testing.T) {
-	for _, level := range []int{0, 2} {
-		s, b, recs := steadyStream(t, level)
-		n := testing.AllocsPerRun(200, func() {
-			for i := range recs {
-				s.line(&recs[i], b)
+	for _, tc := range []struct {
+		name   string
+		stream func(testing.TB, int) (*stream, *inBatch, []pipeline.Record)
+		levels []int
+		runs   int
+	}{
+		{"spec lines", steadyStream, []int{0, 2}, 200},
+		{"labels and policies", synthStream, []int{1, 2}, 10},
+	} {
+		for _, level := range tc.levels {
+			s, b, recs := tc.stream(t, level)
+			n := testing.AllocsPerRun(tc.runs, func() {
+				for i := range recs {
+					s.line(&recs[i], b)
+				}
+			})
+			if n != 0 {
+				t.Errorf("%s, level %d: %v allocations per %d lines", tc.name, level, n, len(recs))
 			}
-		})
-		if n != 0 {
-			t.Errorf("level %d: %v allocations per %d lines", level, n, len(recs))
 		}
 	}
 }
@@ -126,23 +138,6 @@ func synthStream(t testing.TB, level int) (*stream, *inBatch, []pipeline.Record)
 		t.Fatalf("stats %+v: every line must be aggregated", s.stats)
 	}
 	return s, b, recs
-}
-
-// With labels and policies on, the parse-filter-key-merge path still
-// allocates nothing per line once the keys exist (issue 12, item 5):
-// label intersection and policy unions work in place.
-func TestAggregateLabelsPoliciesLineAllocatesNothing(t *testing.T) {
-	for _, level := range []int{1, 2} {
-		s, b, recs := synthStream(t, level)
-		n := testing.AllocsPerRun(10, func() {
-			for i := range recs {
-				s.line(&recs[i], b)
-			}
-		})
-		if n != 0 {
-			t.Errorf("level %d: %v allocations per %d lines", level, n, len(recs))
-		}
-	}
 }
 
 func BenchmarkAggregateFlowLineLabelsPolicies(b *testing.B) {

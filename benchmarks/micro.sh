@@ -18,7 +18,7 @@ cd "$root"
   go test -run '^$' -benchmem -count "$count" -bench 'ToMessage|FromMessage|ZstdRecordSet' ./sinks/kafka/
   # The parse-and-key path allocates nothing per line: these tests fail if it does.
   go test -count 1 -run 'TestParseAllocatesNothing' ./schema/
-  go test -count 1 -run 'TestAggregateLineAllocatesNothing|TestAggregateLabelsPoliciesLineAllocatesNothing' ./aggregator/
+  go test -count 1 -run 'TestAggregateLineAllocatesNothing' ./aggregator/
 } 2>&1 | grep -v '^goos\|^goarch\|^pkg\|^cpu' > "$out"
 # The indexer's per-document work: the bulk body of a flow document with its
 # policy_hits (against schema.AppendWithPolicyHits, the reference), and the

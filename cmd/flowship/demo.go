@@ -14,7 +14,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/flowship/flowship/aggregator"
 	"github.com/flowship/flowship/pipeline"
 	"github.com/flowship/flowship/retention"
 	"github.com/flowship/flowship/schema/synth"
@@ -158,12 +157,10 @@ func (d *demo) generate(ctx context.Context) error {
 	g.FlowsPerWindow = d.opts.flowsPerWindow
 	g.Nodes = 1
 	g.Start = time.Now().UTC().Truncate(5 * time.Minute).Add(-time.Duration(d.opts.windows+1) * 5 * time.Minute)
-	stats, err := synth.New(g).Run(ctx, d.opts.dir)
-	if err != nil {
+	if _, err := synth.New(g).Run(ctx, d.opts.dir); err != nil {
 		return fmt.Errorf("generating logs: %w", err)
 	}
-	_ = stats
-	agg, err := aggregator.New(func() aggregator.Config { c := aggregationConfig(d.cfg); c.IdleFlush = 0; return c }(), pipeline.NopTelemetry(), pipeline.ConsumerFunc(func(_ context.Context, b pipeline.Batch) error { b.Ack(nil); return nil }))
+	agg, err := d.offlineAggregator()
 	if err != nil {
 		return err
 	}
@@ -176,15 +173,7 @@ func (d *demo) generate(ctx context.Context) error {
 			}
 		}
 	}
-	if err := agg.Flush(ctx); err != nil {
-		return err
-	}
-	d.expected, d.lines = map[pipeline.Kind]int64{}, map[pipeline.Kind]int64{}
-	for _, k := range pipeline.Kinds {
-		s := agg.Stats(k)
-		d.expected[k], d.lines[k] = s.Documents, s.Lines
-	}
-	return nil
+	return d.expectFrom(ctx, agg)
 }
 
 // prepare creates topics and, with a real Elasticsearch, the templates;
