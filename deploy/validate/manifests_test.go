@@ -217,7 +217,10 @@ func TestConfigMapsMatchExamples(t *testing.T) {
 }
 
 // replaceEmbedded swaps the block under "  flowship.yaml: |" for example,
-// indented four spaces (blank lines stay empty).
+// indented four spaces (blank lines stay empty), and keeps what follows
+// the block: the block ends at the first non-blank line indented less
+// than four spaces (the next key, or "---" and the next object of a
+// multi-document manifest such as receiver.yaml).
 func replaceEmbedded(t *testing.T, manifest, example []byte) []byte {
 	t.Helper()
 	marker := []byte("  " + ConfigKey + ": |\n")
@@ -225,13 +228,55 @@ func replaceEmbedded(t *testing.T, manifest, example []byte) []byte {
 	if i < 0 {
 		t.Fatalf("no %q block to update", marker)
 	}
+	start := i + len(marker)
+	end := start
+	for end < len(manifest) {
+		next := bytes.IndexByte(manifest[end:], '\n')
+		lineEnd := len(manifest)
+		if next >= 0 {
+			lineEnd = end + next + 1
+		}
+		line := manifest[end:lineEnd]
+		if len(bytes.TrimSpace(line)) != 0 && !bytes.HasPrefix(line, []byte("    ")) {
+			break
+		}
+		end = lineEnd
+	}
+	// Blank lines at the block's end belong to what follows it.
+	for end > start {
+		prev := bytes.LastIndexByte(manifest[start:end-1], '\n')
+		lineStart := start
+		if prev >= 0 {
+			lineStart = start + prev + 1
+		}
+		if len(bytes.TrimSpace(manifest[lineStart:end])) != 0 {
+			break
+		}
+		end = lineStart
+	}
 	var b bytes.Buffer
-	b.Write(manifest[:i+len(marker)])
+	b.Write(manifest[:start])
 	for _, line := range strings.SplitAfter(string(example), "\n") {
 		if strings.TrimSpace(line) != "" {
 			b.WriteString("    ")
 		}
 		b.WriteString(line)
 	}
+	b.Write(manifest[end:])
 	return b.Bytes()
+}
+
+// TestReplaceEmbeddedKeepsWhatFollows: -update once cut receiver.yaml
+// after its ConfigMap, deleting the Deployment and Service behind it.
+func TestReplaceEmbeddedKeepsWhatFollows(t *testing.T) {
+	manifest := "kind: ConfigMap\ndata:\n  " + ConfigKey + ": |\n    old: 1\n\n    older: 2\n\n---\nkind: Service\n"
+	got := string(replaceEmbedded(t, []byte(manifest), []byte("new: 3\n\nnewer: 4\n")))
+	want := "kind: ConfigMap\ndata:\n  " + ConfigKey + ": |\n    new: 3\n\n    newer: 4\n\n---\nkind: Service\n"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	last := "data:\n  " + ConfigKey + ": |\n    old: 1\n"
+	if got := string(replaceEmbedded(t, []byte(last), []byte("new: 3\n"))); got != "data:\n  "+ConfigKey+": |\n    new: 3\n" {
+		t.Errorf("block at the end of the file: got %q", got)
+	}
 }
