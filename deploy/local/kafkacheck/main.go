@@ -1,9 +1,12 @@
-// Command kafkacheck waits until a Kafka broker answers metadata requests.
+// Command kafkacheck waits until a Kafka broker can serve what the tests ask of it first.
 //
 // deploy/local/services.sh uses it as the readiness probe for the local broker: it exits 0 once
 // a metadata request to one of -brokers lists at least -min-brokers brokers (default 1) and a
-// controller, and 1 when -timeout passes first or the process given by -pid exits. The 3-broker
-// mode asks for all its brokers, so "ready" means every broker has registered.
+// controller, and a validate-only CreateTopics succeeds (a KRaft broker answers metadata before
+// the controller counts it alive: a topic created in that moment fails with "Broker Not
+// Available", as one did right after a switch to Kafka 3.9.1 in CI); it exits 1 when -timeout
+// passes first or the process given by -pid exits. The 3-broker mode asks for all its brokers,
+// so "ready" means every broker has registered.
 package main
 
 import (
@@ -83,6 +86,21 @@ func probe(ctx context.Context, addr string, minBrokers int) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("controller from %s: %w", addr, err)
 	}
-	return fmt.Sprintf("ready: %d broker(s) at %s, controller %s",
+	// Topic placement needs brokers the controller counts alive: ask for
+	// one (validate only, nothing is created) the way a test creates its
+	// topics.
+	rf := max(minBrokers, 1)
+	client := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 2 * time.Second}
+	resp, err := client.CreateTopics(pctx, &kafka.CreateTopicsRequest{
+		Topics:       []kafka.TopicConfig{{Topic: "flowship-readiness-probe", NumPartitions: 1, ReplicationFactor: rf}},
+		ValidateOnly: true,
+	})
+	if err == nil {
+		err = resp.Errors["flowship-readiness-probe"]
+	}
+	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		return "", fmt.Errorf("validate-only topic creation at %s: %w", addr, err)
+	}
+	return fmt.Sprintf("ready: %d broker(s) at %s, controller %s, topics can be placed",
 		len(brokers), addr, net.JoinHostPort(ctrl.Host, fmt.Sprint(ctrl.Port))), nil
 }
