@@ -119,11 +119,20 @@ func TestIndexerSIGKILL(t *testing.T) {
 		p := e.startIndexer(bin, run)
 		joined := p.waitLog(t, "kafka: joined consumer group", 2*time.Minute)
 		time.Sleep(randDuration(rng, 0, time.Second))
-		_, n, err := e.counts(ctx)
 		p.kill(t)
-		if err != nil {
-			t.Fatal(err)
-		}
+		// Counted after the kill, so the number is what the killed run
+		// left. Retried: the run may have killed the indexer right after
+		// it created a daily index, whose primary shard can still be
+		// unassigned (a _count then answers 503 no_shard_available).
+		var n int64
+		waitFor(t, 30*time.Second, "a document count after the kill", func() (bool, string, error) {
+			_, c, err := e.counts(ctx)
+			if err != nil {
+				return false, err.Error(), nil
+			}
+			n = c
+			return true, "", nil
+		})
 		if n < int64(len(want)) {
 			midRun++
 		}
