@@ -35,7 +35,9 @@ type Stats struct {
 // implements pipeline.Consumer; Consume processes the batch before it
 // returns, handing flushed buckets to next on the caller's goroutine (so
 // a slow next slows the tailers). Each kind is aggregated independently;
-// calls for different kinds run in parallel.
+// calls for different kinds run in parallel. Within one call, the lines of
+// a large batch are parsed on a second goroutine ahead of the merge
+// (Config.ParseAhead), so one input uses two cores while it catches up.
 type Aggregator struct {
 	cfg     Config
 	log     *slog.Logger

@@ -26,9 +26,7 @@ func steadyStream(t testing.TB, level int) (*stream, *inBatch, []pipeline.Record
 		recs = append(recs, pipeline.Record{Kind: pipeline.KindFlow, Value: l, Source: "flows.log", Offset: int64(i * 1000)})
 	}
 	b := s.rs.register(pipeline.Nop)
-	for i := range recs {
-		s.line(&recs[i], b)
-	}
+	s.lines(recs, b)
 	return s, b, recs
 }
 
@@ -50,7 +48,7 @@ func TestAggregateLineAllocatesNothing(t *testing.T) {
 			s, b, recs := tc.stream(t, level)
 			n := testing.AllocsPerRun(tc.runs, func() {
 				for i := range recs {
-					s.line(&recs[i], b)
+					s.line(&recs[i], b, 0, false)
 				}
 			})
 			if n != 0 {
@@ -65,7 +63,7 @@ func BenchmarkAggregateFlowLine(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		s.line(&recs[i%len(recs)], ib)
+		s.line(&recs[i%len(recs)], ib, 0, false)
 		i++
 	}
 }
@@ -131,9 +129,7 @@ func synthStream(t testing.TB, level int) (*stream, *inBatch, []pipeline.Record)
 		t.Fatalf("%d lines generated", len(recs))
 	}
 	b := s.rs.register(pipeline.Nop)
-	for i := range recs {
-		s.line(&recs[i], b)
-	}
+	s.lines(recs, b)
 	if s.stats.Lines != int64(len(recs)) || s.stats.Bad+s.stats.Rejected+s.stats.Filtered != 0 {
 		t.Fatalf("stats %+v: every line must be aggregated", s.stats)
 	}
@@ -145,7 +141,7 @@ func BenchmarkAggregateFlowLineLabelsPolicies(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		s.line(&recs[i%len(recs)], ib)
+		s.line(&recs[i%len(recs)], ib, 0, false)
 		i++
 	}
 }

@@ -17,15 +17,31 @@ const (
 )
 
 // kindProc is the per-kind part of a stream: parse, filter, key, merge,
-// encode. prepare leaves the parsed, masked view and its key in the
-// kindProc for the add that follows. Not safe for concurrent use.
+// encode. prepare leaves the parsed, masked view and its key in a slot
+// of the kindProc for the add that follows; slots lets one goroutine
+// prepare lines into some slots while another adds the lines of other
+// slots (stream.lines). prepare touches only its slot and the proc's
+// parse-side scratch, add and emit only the merge side: one goroutine may
+// prepare while another adds, but neither method is safe for concurrent
+// use with itself.
 type kindProc interface {
-	prepare(line []byte) (eventTime int64, res lineResult, err error)
+	// slots makes slots 0..n-1 usable.
+	slots(n int)
+	prepare(slot int, line []byte) (eventTime int64, res lineResult, err error)
 	// span returns the prepared line's start_time and end_time in Unix
 	// seconds.
-	span() (start, end int64)
-	add(p *part) (newKey bool)
+	span(slot int) (start, end int64)
+	add(p *part, slot int) (newKey bool)
 	emit(p *part, i int, meta schema.Meta, dst []byte) []byte
+}
+
+// grow returns s with at least n elements, keeping the existing ones (and
+// their scratch buffers).
+func grow[T any](s []T, n int) []T {
+	if len(s) >= n {
+		return s
+	}
+	return append(s, make([]T, n-len(s))...)
 }
 
 // part is one bucket part: the entries of the keys seen since the
@@ -89,33 +105,44 @@ type srcState struct {
 
 type flowProc struct {
 	filters       *Filters
-	keyer         flowKeyer
+	keyer         flowKeyer    // parse side
+	ph            maphash.Hash // parse side
 	groupByPolicy bool
 	seed          maphash.Seed
-	h             maphash.Hash
-	v             schema.Flow
-	k             []byte
-	level         int
-	ident         uint64
+	h             maphash.Hash // merge side
+	s             []flowSlot
 }
 
-func (fp *flowProc) prepare(line []byte) (int64, lineResult, error) {
-	if err := schema.ParseFlow(line, &fp.v); err != nil {
+// flowSlot is one prepared flow line.
+type flowSlot struct {
+	v     schema.Flow
+	k     []byte
+	level int
+	ident uint64
+}
+
+func (fp *flowProc) slots(n int) { fp.s = grow(fp.s, n) }
+
+func (fp *flowProc) prepare(slot int, line []byte) (int64, lineResult, error) {
+	sl := &fp.s[slot]
+	if err := schema.ParseFlow(line, &sl.v); err != nil {
 		return 0, lineBad, err
 	}
-	if !fp.filters.KeepFlow(&fp.v) {
+	if !fp.filters.KeepFlow(&sl.v) {
 		return 0, lineFiltered, nil
 	}
-	fp.ident = fp.identity(&fp.v)
-	fp.k, fp.level = fp.keyer.key(fp.k[:0], &fp.v)
-	return fp.v.EndTime, lineOK, nil
+	sl.ident = fp.identity(&sl.v)
+	sl.k, sl.level = fp.keyer.key(sl.k[:0], &sl.v)
+	return sl.v.EndTime, lineOK, nil
 }
 
-func (fp *flowProc) span() (int64, int64) { return fp.v.StartTime, fp.v.EndTime }
+func (fp *flowProc) span(slot int) (int64, int64) {
+	return fp.s[slot].v.StartTime, fp.s[slot].v.EndTime
+}
 
 // identity hashes the line's own key (before masking, without policies).
 func (fp *flowProc) identity(f *schema.Flow) uint64 {
-	h := &fp.h
+	h := &fp.ph
 	h.SetSeed(fp.seed)
 	for _, s := range [...]string{
 		f.Proto, f.SourceIP, f.SourceName, f.SourceNameAggr, f.SourceNamespace, f.SourceType,
@@ -131,11 +158,12 @@ func (fp *flowProc) identity(f *schema.Flow) uint64 {
 	return h.Sum64()
 }
 
-func (fp *flowProc) add(p *part) bool {
-	f := &fp.v
+func (fp *flowProc) add(p *part, slot int) bool {
+	sl := &fp.s[slot]
+	f := &sl.v
 	fp.h.SetSeed(fp.seed)
-	fp.h.Write(fp.k)
-	maphash.WriteComparable(&fp.h, fp.ident)
+	fp.h.Write(sl.k)
+	maphash.WriteComparable(&fp.h, sl.ident)
 	src := fp.h.Sum64()
 	sig := uint64(f.BytesIn)*0x9E3779B97F4A7C15 ^ uint64(f.BytesOut)*0xC2B2AE3D27D4EB4F ^
 		uint64(f.PacketsIn)*0x165667B19E3779F9 ^ uint64(f.PacketsOut) ^ uint64(f.NumFlows)<<32
@@ -159,10 +187,10 @@ func (fp *flowProc) add(p *part) bool {
 	}
 	st.lastStart, st.lastEnd, st.sig = f.StartTime, f.EndTime, sig
 	p.srcs[src] = st
-	i := p.slot(fp.k)
+	i := p.slot(sl.k)
 	isNew := i < 0
 	if isNew {
-		p.flows = append(p.flows, p.newFlow(f, fp.level))
+		p.flows = append(p.flows, p.newFlow(f, sl.level))
 		i = len(p.flows) - 1
 	}
 	p.flows[i].add(f, dup, delta, fp.groupByPolicy)
@@ -178,35 +206,46 @@ type l7Proc struct {
 	filters *Filters
 	cfg     L7Config
 	extra   []field[schema.L7]
-	v       schema.L7
-	k       []byte
+	s       []l7Slot
 }
 
-func (lp *l7Proc) prepare(line []byte) (int64, lineResult, error) {
-	if err := schema.ParseL7(line, &lp.v); err != nil {
+// l7Slot is one prepared L7 line.
+type l7Slot struct {
+	v schema.L7
+	k []byte
+}
+
+func (lp *l7Proc) slots(n int) { lp.s = grow(lp.s, n) }
+
+func (lp *l7Proc) prepare(slot int, line []byte) (int64, lineResult, error) {
+	sl := &lp.s[slot]
+	if err := schema.ParseL7(line, &sl.v); err != nil {
 		return 0, lineBad, err
 	}
-	if !lp.filters.KeepL7(&lp.v) {
+	if !lp.filters.KeepL7(&sl.v) {
 		return 0, lineFiltered, nil
 	}
-	lp.k = l7Key(lp.k[:0], &lp.v, &lp.cfg, lp.extra)
-	return lp.v.EndTime, lineOK, nil
+	sl.k = l7Key(sl.k[:0], &sl.v, &lp.cfg, lp.extra)
+	return sl.v.EndTime, lineOK, nil
 }
 
-func (lp *l7Proc) span() (int64, int64) { return lp.v.StartTime, lp.v.EndTime }
+func (lp *l7Proc) span(slot int) (int64, int64) {
+	return lp.s[slot].v.StartTime, lp.s[slot].v.EndTime
+}
 
-func (lp *l7Proc) add(p *part) bool {
-	l := &lp.v
+func (lp *l7Proc) add(p *part, slot int) bool {
+	sl := &lp.s[slot]
+	l := &sl.v
 	if lim := lp.cfg.PerNodeLimit; lim > 0 && len(p.l7s) >= lim {
-		if _, ok := p.index[string(lp.k)]; !ok {
+		if _, ok := p.index[string(sl.k)]; !ok {
 			// Over the per-node limit: count the line in the overflow
 			// document, as Felix does (spec §4.4).
 			over := schema.L7{StartTime: l.StartTime, EndTime: l.EndTime, Count: l.Count, Type: unlogged}
 			*l = over
-			lp.k = l7Key(lp.k[:0], l, &lp.cfg, nil)
+			sl.k = l7Key(sl.k[:0], l, &lp.cfg, nil)
 		}
 	}
-	i := p.slot(lp.k)
+	i := p.slot(sl.k)
 	isNew := i < 0
 	if isNew {
 		p.l7s = append(p.l7s, newL7Entry(l))
@@ -225,33 +264,43 @@ type dnsProc struct {
 	filters *Filters
 	level   int
 	extra   []field[schema.DNS]
-	v       schema.DNS
-	k       []byte
+	s       []dnsSlot
 }
 
-func (dp *dnsProc) prepare(line []byte) (int64, lineResult, error) {
-	if err := schema.ParseDNS(line, &dp.v); err != nil {
+// dnsSlot is one prepared DNS line.
+type dnsSlot struct {
+	v schema.DNS
+	k []byte
+}
+
+func (dp *dnsProc) slots(n int) { dp.s = grow(dp.s, n) }
+
+func (dp *dnsProc) prepare(slot int, line []byte) (int64, lineResult, error) {
+	sl := &dp.s[slot]
+	if err := schema.ParseDNS(line, &sl.v); err != nil {
 		return 0, lineBad, err
 	}
-	if !dp.filters.KeepDNS(&dp.v) {
+	if !dp.filters.KeepDNS(&sl.v) {
 		return 0, lineFiltered, nil
 	}
-	dp.k = dnsKey(dp.k[:0], &dp.v, dp.level, dp.extra)
-	return floorDiv(dp.v.EndTime, 1e9), lineOK, nil
+	sl.k = dnsKey(sl.k[:0], &sl.v, dp.level, dp.extra)
+	return floorDiv(sl.v.EndTime, 1e9), lineOK, nil
 }
 
-func (dp *dnsProc) span() (int64, int64) {
-	return floorDiv(dp.v.StartTime, 1e9), floorDiv(dp.v.EndTime, 1e9)
+func (dp *dnsProc) span(slot int) (int64, int64) {
+	v := &dp.s[slot].v
+	return floorDiv(v.StartTime, 1e9), floorDiv(v.EndTime, 1e9)
 }
 
-func (dp *dnsProc) add(p *part) bool {
-	i := p.slot(dp.k)
+func (dp *dnsProc) add(p *part, slot int) bool {
+	sl := &dp.s[slot]
+	i := p.slot(sl.k)
 	isNew := i < 0
 	if isNew {
-		p.dnss = append(p.dnss, newDNSEntry(&dp.v, dp.level))
+		p.dnss = append(p.dnss, newDNSEntry(&sl.v, dp.level))
 		i = len(p.dnss) - 1
 	}
-	p.dnss[i].add(&dp.v)
+	p.dnss[i].add(&sl.v)
 	return isNew
 }
 

@@ -53,6 +53,10 @@ type stream struct {
 	docSize atomic.Int64 // bytes to reserve per document (key included) when encoding; read and set without mu
 	stats   Stats
 	bad     badLog
+
+	idx         []int      // lines: indexes of the batch's records of this kind
+	preps       []prepared // lines: what prepare returned, per proc slot
+	parsedAhead int64      // lines parsed on the parse-ahead goroutine (tests read it)
 }
 
 func newStream(a *Aggregator, kind pipeline.Kind, proc kindProc) *stream {
@@ -77,11 +81,7 @@ func (s *stream) consume(ctx context.Context, recs []pipeline.Record, ack pipeli
 	s.mu.Lock()
 	b := s.rs.register(ack)
 	before := s.stats
-	for i := range recs {
-		if recs[i].Kind == s.kind {
-			s.line(&recs[i], b)
-		}
-	}
+	s.lines(recs, b)
 	b.wm, b.hasWM = s.wm, s.hasWM
 	if s.hasPos {
 		pos := s.lastPos
@@ -105,8 +105,83 @@ func (s *stream) consume(ctx context.Context, recs []pipeline.Record, ack pipeli
 	b.release(nil)
 }
 
-// line aggregates one raw line.
-func (s *stream) line(r *pipeline.Record, b *inBatch) {
+// Parse-ahead (Config.ParseAhead): while the consuming goroutine merges
+// the lines of one chunk, a second goroutine parses, filters and keys the
+// next ones, at most parseBuffers chunks ahead, into the kindProc's slots.
+// Merging stays in line order on the consuming goroutine, so the output
+// is the same as parsing inline.
+const (
+	parseChunk   = 128 // lines handed over at a time
+	parseBuffers = 4   // chunks prepared ahead of the merge at most
+)
+
+// prepared is what kindProc.prepare returned for the line in a slot.
+type prepared struct {
+	t   int64
+	res lineResult
+	err error
+}
+
+// lines aggregates the lines of s's kind in recs, in order. Called with
+// s.mu held.
+func (s *stream) lines(recs []pipeline.Record, b *inBatch) {
+	idx := s.idx[:0]
+	for i := range recs {
+		if recs[i].Kind == s.kind {
+			idx = append(idx, i)
+		}
+	}
+	s.idx = idx
+	n := len(idx)
+	if !s.a.cfg.ParseAhead || n < 2*parseChunk {
+		s.proc.slots(1)
+		s.preps = grow(s.preps, 1)
+		for _, i := range idx {
+			s.line(&recs[i], b, 0, false)
+		}
+		return
+	}
+	s.proc.slots(parseBuffers * parseChunk)
+	s.preps = grow(s.preps, parseBuffers*parseChunk)
+	s.parsedAhead += int64(n)
+	chunks := (n + parseChunk - 1) / parseChunk
+	chunk := func(c int) (base int, is []int) {
+		return (c % parseBuffers) * parseChunk, idx[c*parseChunk : min((c+1)*parseChunk, n)]
+	}
+	// free holds a token per slot buffer the parser may fill; the merge
+	// returns one after each chunk, so buffer c%parseBuffers is refilled
+	// for chunk c+parseBuffers only after chunk c was merged.
+	ready, free, done := make(chan struct{}, parseBuffers), make(chan struct{}, parseBuffers), make(chan struct{})
+	for range parseBuffers {
+		free <- struct{}{}
+	}
+	go func() {
+		defer close(done)
+		for c := range chunks {
+			<-free
+			base, is := chunk(c)
+			for j, i := range is {
+				p := &s.preps[base+j]
+				p.t, p.res, p.err = s.proc.prepare(base+j, recs[i].Value)
+			}
+			ready <- struct{}{}
+		}
+	}()
+	for c := range chunks {
+		<-ready
+		base, is := chunk(c)
+		for j, i := range is {
+			s.line(&recs[i], b, base+j, true)
+		}
+		free <- struct{}{}
+	}
+	<-done
+}
+
+// line aggregates one raw line. With parsed, slot already holds the
+// line's prepared result; else line prepares it there (unless the line is
+// skipped).
+func (s *stream) line(r *pipeline.Record, b *inBatch, slot int, parsed bool) {
 	pos := position{Source: r.File, Offset: r.Offset}
 	if pos.Source == "" { // not from the file tailer
 		pos.Source = r.Source
@@ -119,7 +194,11 @@ func (s *stream) line(r *pipeline.Record, b *inBatch) {
 		s.stats.Replayed++
 		return
 	}
-	t, res, err := s.proc.prepare(r.Value)
+	pr := &s.preps[slot]
+	if !parsed {
+		pr.t, pr.res, pr.err = s.proc.prepare(slot, r.Value)
+	}
+	t, res, err := pr.t, pr.res, pr.err
 	switch res {
 	case lineBad:
 		s.stats.Bad++
@@ -129,7 +208,7 @@ func (s *stream) line(r *pipeline.Record, b *inBatch) {
 		s.stats.Filtered++
 		return
 	}
-	if reason, err := s.sanity.check(s.proc.span()); reason != "" {
+	if reason, err := s.sanity.check(s.proc.span(slot)); reason != "" {
 		s.stats.Rejected++
 		s.a.rejectLine(s, r, reason, err)
 		return
@@ -145,7 +224,7 @@ func (s *stream) line(r *pipeline.Record, b *inBatch) {
 			p.batches, p.last = append(p.batches, b), b
 			b.ref()
 		}
-		if s.proc.add(p) {
+		if s.proc.add(p, slot) {
 			s.openKeys++
 		}
 	}
