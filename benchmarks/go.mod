@@ -2,7 +2,10 @@ module github.com/flowship/flowship/benchmarks
 
 go 1.26.0
 
-require github.com/flowship/flowship v0.0.0
+require (
+	github.com/flowship/flowship v0.0.0
+	go.yaml.in/yaml/v3 v3.0.6
+)
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -22,7 +25,6 @@ require (
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
-	go.yaml.in/yaml/v3 v3.0.6 // indirect
 )
 
 require (

@@ -40,7 +40,7 @@ if [[ ! -x "$rsyslogd" ]] || ! ls /usr/lib/*/rsyslog/omkafka.so >/dev/null 2>&1;
   rsyslogd=""
 fi
 
-args=(run --flowship "$bin/flowship" --rsyslogd "$rsyslogd" --rsyslog-conf "$here/rsyslog/rsyslog.conf")
+args=(run --flowship "$bin/flowship" --rsyslogd "$rsyslogd" --rsyslog-conf "$here/rsyslog/rsyslog.conf" --chart-values "$root/deploy/helm/flowship/values.yaml")
 if (( smoke )); then
   args+=(--smoke --lines 25000 --windows 4 --runs 1)
   command="benchmarks/run.sh --smoke"

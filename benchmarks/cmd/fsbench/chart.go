@@ -49,7 +49,7 @@ func renderChart(r *report, path string) error {
 	}
 	var bars []bar
 	for _, wl := range r.Workloads {
-		for _, n := range []string{"floor", "flowship", "rsyslog"} {
+		for _, n := range []string{"floor", "flowship", "flowship-chart", "rsyslog"} {
 			if len(wl.Collectors[n]) > 0 {
 				bars = append(bars, bar{n + " " + wl.Name, wl.Collectors[n]})
 			}

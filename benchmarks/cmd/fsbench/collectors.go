@@ -57,20 +57,39 @@ func (b *bench) topics(name string, r int) kafka.Topics {
 	return kafka.Topics{Flows: p + "flows", L7: p + "l7", DNS: p + "dns", DeadLetter: p + "dlq"}
 }
 
+// collectVariant is how `flowship collect` is run: with flowship's
+// defaults, or as the Helm chart's DaemonSet runs it (its memory limit,
+// open keys and in-flight Kafka batches).
+type collectVariant struct {
+	name          string   // result key and directory name
+	env           []string // added to the environment
+	maxOpenKeys   int      // aggregation.max_open_keys; 0 keeps the default
+	kafkaInflight int      // kafka.max_inflight_batches; 0 keeps the default
+}
+
+// defaultVariant runs collect with flowship's defaults.
+var defaultVariant = collectVariant{name: "flowship"}
+
+// chartVariant runs collect with the chart's memory settings.
+func chartVariant(c chartDefaults) collectVariant {
+	return collectVariant{name: "flowship-chart", env: []string{fmt.Sprintf("FLOWSHIP_MEMORY_LIMIT=%d", c.MemoryLimit)},
+		maxOpenKeys: c.MaxOpenKeys, kafkaInflight: c.KafkaInflight}
+}
+
 // runCollect runs `flowship collect` until Kafka holds every document the
 // offline aggregator says the workload makes; CPU and peak RSS are read at
 // that moment, then the collector is stopped.
-func (b *bench) runCollect(ctx context.Context, r int, expected int64) (runResult, []string, error) {
-	dir := b.runDir("collect", r)
-	topics := b.topics("collect", r)
+func (b *bench) runCollect(ctx context.Context, r int, expected int64, v collectVariant) (runResult, []string, error) {
+	dir := b.runDir(v.name, r)
+	topics := b.topics(v.name, r)
 	if err := b.kafka.createTopics(ctx, topics); err != nil {
 		return runResult{}, nil, fmt.Errorf("creating topics: %w", err)
 	}
-	cfg, _, err := b.writeConfig(dir, topics, "")
+	cfg, _, err := b.writeConfigWith(dir, topics, "", v)
 	if err != nil {
 		return runResult{}, nil, err
 	}
-	p, err := startProc(b.o.flowship, []string{"collect", "--config", cfg}, filepath.Join(dir, "collect.log"))
+	p, err := startProcEnv(b.o.flowship, []string{"collect", "--config", cfg}, v.env, filepath.Join(dir, "collect.log"))
 	if err != nil {
 		return runResult{}, nil, err
 	}
@@ -113,10 +132,10 @@ func (b *bench) measureUntil(ctx context.Context, p *proc, count func() (int64, 
 }
 
 // expectedDocs asks the offline aggregator (`flowship aggregate`, same
-// aggregation section) how many documents the workload makes.
-func (b *bench) expectedDocs(ctx context.Context) (int64, error) {
-	dir := b.runDir("aggregate", 0)
-	cfg, _, err := b.writeConfig(dir, b.topics("aggregate", 0), "")
+// aggregation section as variant v) how many documents the workload makes.
+func (b *bench) expectedDocs(ctx context.Context, v collectVariant) (int64, error) {
+	dir := b.runDir("aggregate-"+v.name, 0)
+	cfg, _, err := b.writeConfigWith(dir, b.topics("aggregate", 0), "", v)
 	if err != nil {
 		return 0, err
 	}
@@ -132,7 +151,7 @@ func (b *bench) expectedDocs(ctx context.Context) (int64, error) {
 	for line := range strings.SplitSeq(string(out), "\n") {
 		if f := strings.Fields(line); len(f) >= 3 && f[0] == "total" {
 			n, err := strconv.ParseInt(f[2], 10, 64)
-			b.logf("flowship aggregate: %d lines make %d documents", b.w.res.Lines, n)
+			b.logf("flowship aggregate (%s settings): %d lines make %d documents", v.name, b.w.res.Lines, n)
 			return n, err
 		}
 	}
@@ -144,6 +163,11 @@ func (b *bench) expectedDocs(ctx context.Context) (int64, error) {
 // telemetry endpoint on a free port; group names the consumer group for
 // index runs. It returns the file and the telemetry address.
 func (b *bench) writeConfig(dir string, t kafka.Topics, group string) (string, string, error) {
+	return b.writeConfigWith(dir, t, group, collectVariant{})
+}
+
+// writeConfigWith is writeConfig with a collect variant's settings.
+func (b *bench) writeConfigWith(dir string, t kafka.Topics, group string, v collectVariant) (string, string, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return "", "", err
@@ -165,7 +189,14 @@ func (b *bench) writeConfig(dir string, t kafka.Topics, group string) (string, s
 	if b.o.compressionLevel != "" {
 		compression += "\n  compression_level: " + b.o.compressionLevel
 	}
-	cfg := fmt.Sprintf(configTemplate, addr, in.String(), compression, quoteList(b.o.brokers), t.Flows, t.L7, t.DNS, t.DeadLetter,
+	if v.kafkaInflight > 0 {
+		compression += fmt.Sprintf("\n  max_inflight_batches: %d", v.kafkaInflight)
+	}
+	aggregation := ""
+	if v.maxOpenKeys > 0 {
+		aggregation = fmt.Sprintf("  max_open_keys: %d\n", v.maxOpenKeys)
+	}
+	cfg := fmt.Sprintf(configTemplate, addr, in.String(), aggregation, compression, quoteList(b.o.brokers), t.Flows, t.L7, t.DNS, t.DeadLetter,
 		filepath.Join(dir, "kafka-dead-letter.jsonl"), group, quoteList([]string{b.o.esURL}), b.o.esUser, pw)
 	path := filepath.Join(dir, "flowship.yaml")
 	return path, addr, os.WriteFile(path, []byte(cfg), 0o644)
@@ -184,7 +215,7 @@ telemetry:
 inputs:
 %saggregation:
   idle_flush: 500ms
-kafka:
+%skafka:
   compression: %s
   brokers: %s
   topics: {flows: %q, l7: %q, dns: %q, dead_letter: %q}

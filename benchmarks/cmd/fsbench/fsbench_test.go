@@ -228,6 +228,53 @@ func TestTargetsTable(t *testing.T) {
 	if tg := targets(on); tg[3].ok || tg[4].ok {
 		t.Error("index targets without a loader run count as measured")
 	}
+	// With runs under the chart's settings, peak RSS is judged on those
+	// (the largest of them), and the unlimited peak is shown beside it.
+	on.Collectors["flowship-chart"] = append(rr(1_000_000, 7*time.Second, 5*time.Second, 120), rr(1_000_000, 7*time.Second, 5*time.Second, 127)...)
+	tg := targets(on)
+	if !tg[1].ok || tg[1].value != 127 || !tg[1].met() || !strings.Contains(tg[1].measured, "127 MiB with the chart's settings (200 MiB with flowship's defaults") {
+		t.Errorf("peak RSS target with chart runs: %+v", tg[1])
+	}
+	if tg[0].value != 0.4 {
+		t.Errorf("the CPU target must stay on flowship's defaults: %v", tg[0].value)
+	}
+}
+
+// The chart's collector settings are read from values.yaml: memory
+// quantities in Kubernetes' units, and the repository's own chart.
+func TestChartDefaults(t *testing.T) {
+	for s, want := range map[string]int64{"256Mi": 256 << 20, "1Gi": 1 << 30, "512Ki": 512 << 10, "200M": 200e6, "134217728": 134217728} {
+		if got, err := parseQuantity(s); err != nil || got != want {
+			t.Errorf("parseQuantity(%q) = %d, %v; want %d", s, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "Mi", "-5Mi", "1.5Gi", "12Qi"} {
+		if _, err := parseQuantity(bad); err == nil {
+			t.Errorf("parseQuantity(%q) accepted", bad)
+		}
+	}
+	dir := t.TempDir()
+	path := dir + "/values.yaml"
+	if err := os.WriteFile(path, []byte("collector:\n  aggregation:\n    maxOpenKeys: 123\n  kafkaMaxInflightBatches: 4\n  resources:\n    limits:\n      memory: 192Mi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := readChartDefaults(path)
+	if err != nil || c.MemoryLimit != 192<<20 || c.MaxOpenKeys != 123 || c.KafkaInflight != 4 {
+		t.Fatalf("readChartDefaults = %+v, %v", c, err)
+	}
+	v := chartVariant(c)
+	if v.name != "flowship-chart" || len(v.env) != 1 || v.env[0] != "FLOWSHIP_MEMORY_LIMIT=201326592" || v.maxOpenKeys != 123 || v.kafkaInflight != 4 {
+		t.Errorf("chart variant %+v", v)
+	}
+	if err := os.WriteFile(path, []byte("collector: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readChartDefaults(path); err == nil {
+		t.Error("values without the collector's memory settings accepted")
+	}
+	if _, err := readChartDefaults("../../../deploy/helm/flowship/values.yaml"); err != nil {
+		t.Errorf("the repository's chart: %v", err)
+	}
 }
 
 func TestNum(t *testing.T) {

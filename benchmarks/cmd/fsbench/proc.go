@@ -32,12 +32,20 @@ type proc struct {
 
 // startProc starts name with args; its stdout and stderr go to logPath.
 func startProc(name string, args []string, logPath string) (*proc, error) {
+	return startProcEnv(name, args, nil, logPath)
+}
+
+// startProcEnv is startProc with env added to this process's environment.
+func startProcEnv(name string, args, env []string, logPath string) (*proc, error) {
 	lf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = lf, lf
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &proc{name: name, cmd: cmd, log: lf, done: make(chan struct{})}
 	p.start = time.Now()

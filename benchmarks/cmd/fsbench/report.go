@@ -75,6 +75,7 @@ type report struct {
 	Finished        time.Time         `json:"finished"`
 	Command         string            `json:"command"`
 	Settings        string            `json:"settings"`
+	Chart           *chartDefaults    `json:"chart,omitempty"` // the chart settings of the flowship-chart runs
 	Smoke           bool              `json:"smoke"`
 	Machine         machine           `json:"machine"`
 	LoadBefore      float64           `json:"load_before"`
@@ -107,14 +108,17 @@ func workloadTitle(name string) string {
 
 // workloadResult is what one workload's files gave.
 type workloadResult struct {
-	Name         string                 `json:"name"` // workloadOn or workloadOff
-	GenCommand   string                 `json:"gen_command"`
-	Files        []fileStat             `json:"files"`
-	Lines        int64                  `json:"lines"`
-	ExpectedDocs int64                  `json:"expected_docs"`
-	Collectors   map[string][]runResult `json:"collectors"`
-	Indexers     map[string][]runResult `json:"indexers,omitempty"`
-	IndexDocs    int64                  `json:"index_docs,omitempty"`
+	Name         string     `json:"name"` // workloadOn or workloadOff
+	GenCommand   string     `json:"gen_command"`
+	Files        []fileStat `json:"files"`
+	Lines        int64      `json:"lines"`
+	ExpectedDocs int64      `json:"expected_docs"`
+	// ExpectedChartDocs is what the offline aggregator makes with the
+	// chart's max_open_keys (more when it flushes buckets early).
+	ExpectedChartDocs int64                  `json:"expected_chart_docs,omitempty"`
+	Collectors        map[string][]runResult `json:"collectors"`
+	Indexers          map[string][]runResult `json:"indexers,omitempty"`
+	IndexDocs         int64                  `json:"index_docs,omitempty"`
 }
 
 func (r *workloadResult) add(name string, res runResult) {

@@ -38,6 +38,7 @@ type options struct {
 	inflight         int
 	compression      string
 	compressionLevel string
+	chartValues      string
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -56,11 +57,12 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.smoke, "smoke", false, "quick check of the harness: no load wait, two reduction settings")
 	fs.Float64Var(&o.maxLoad, "max-load", 1.5, "wait until the 1-minute load average is below this before measuring")
 	fs.DurationVar(&o.loadWait, "load-wait", 30*time.Minute, "give up waiting for a quiet machine after this long (and record it)")
-	fs.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: floor, collect, rsyslog, index, reduce")
+	fs.StringVar(&o.skip, "skip", "", "comma-separated parts to skip: floor, collect, chart (collect with the chart's settings), rsyslog, index, reduce")
 	workloads := fs.String("workloads", "on,off", "workloads, in order: on (labels and policy traces on, as Calico Enterprise's operator sets Felix; indexing and reduction use the first workload) and off (Felix's own defaults)")
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "longest one measured process may take")
 	fs.IntVar(&o.inflight, "inflight", 256, "flowship inputs.<kind>.max_inflight_batches: flowship's default 8 stalls for idle_flush whenever more than 8 batches (8000 lines) of one Felix window wait for their bucket to close")
 	fs.StringVar(&o.compressionLevel, "compression-level", "", "flowship kafka.compression_level (empty: flowship's default)")
+	fs.StringVar(&o.chartValues, "chart-values", "", "the Helm chart's values.yaml: collect also runs with its collector memory settings (limits.memory as FLOWSHIP_MEMORY_LIMIT, maxOpenKeys, kafkaMaxInflightBatches); empty skips that run")
 	fs.StringVar(&o.compression, "compression", "zstd", "flowship kafka.compression (flowship's default zstd; rsyslog's omkafka uses zstd too)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -96,7 +98,7 @@ func (o options) skipped(part string) bool {
 			return true
 		}
 	}
-	return part == "rsyslog" && o.rsyslogd == ""
+	return part == "rsyslog" && o.rsyslogd == "" || part == "chart" && o.chartValues == ""
 }
 
 // bench is one `fsbench run`.
@@ -109,6 +111,7 @@ type bench struct {
 	workloads []*workload
 	w         *workload // the workload being measured
 	esReady   bool      // flowship setup has applied the templates
+	chart     collectVariant
 	report    report
 }
 
@@ -145,6 +148,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	b.report.Settings = fmt.Sprintf("flowship: flowship's defaults except inputs.*.max_inflight_batches %d (default 8192), inputs.*.linger 100ms, "+
 		"aggregation.idle_flush 500ms (so the last bucket does not wait 30s), kafka.compression %s (level %s); "+
 		"topics of 6 partitions, replication 1; rsyslog: benchmarks/rsyslog/rsyslog.conf (zstd, acks=all)", o.inflight, o.compression, levelOr(o.compressionLevel))
+	if !o.skipped("chart") {
+		c, err := readChartDefaults(o.chartValues)
+		if err != nil {
+			return err
+		}
+		b.chart = chartVariant(c)
+		b.report.Chart = &c
+		b.report.Settings += "; `flowship collect` with the Helm chart's collector settings (" + filepath.Base(filepath.Dir(c.Path)) + "/values.yaml): " + c.String()
+	}
 	b.logf("fsbench: working in %s", o.work)
 	if err := b.describe(ctx); err != nil {
 		return err
@@ -177,18 +189,23 @@ func (b *bench) logf(format string, args ...any) {
 func (b *bench) measure(ctx context.Context) error {
 	for _, w := range b.workloads {
 		b.w = w
-		expected, err := b.expectedDocs(ctx)
+		expected, err := b.expectedDocs(ctx, defaultVariant)
 		if err != nil {
 			return err
 		}
 		w.res.ExpectedDocs = expected
+		if !b.o.skipped("collect") && !b.o.skipped("chart") {
+			if w.res.ExpectedChartDocs, err = b.expectedDocs(ctx, b.chart); err != nil {
+				return err
+			}
+		}
 	}
 	var keep []string // the topics of the first workload's first flowship run feed the indexers
 	for r := range b.o.runs {
 		b.report.LoadPerRound = append(b.report.LoadPerRound, loadAvg())
 		for i, w := range b.workloads {
 			b.w = w
-			topics, err := b.round(ctx, r, w.res.ExpectedDocs)
+			topics, err := b.round(ctx, r)
 			if err != nil {
 				return err
 			}
@@ -214,9 +231,10 @@ func (b *bench) measure(ctx context.Context) error {
 	return nil
 }
 
-// round runs floor, flowship collect and rsyslog once each; it returns
-// the topics flowship wrote.
-func (b *bench) round(ctx context.Context, r int, expected int64) ([]string, error) {
+// round runs floor, flowship collect (with flowship's defaults, then with
+// the chart's) and rsyslog once each; it returns the topics the first
+// flowship run wrote.
+func (b *bench) round(ctx context.Context, r int) ([]string, error) {
 	if !b.o.skipped("floor") {
 		res, err := b.runFloor(ctx, r)
 		if err != nil {
@@ -227,13 +245,22 @@ func (b *bench) round(ctx context.Context, r int, expected int64) ([]string, err
 	}
 	var topics []string
 	if !b.o.skipped("collect") {
-		res, t, err := b.runCollect(ctx, r, expected)
+		res, t, err := b.runCollect(ctx, r, b.w.res.ExpectedDocs, defaultVariant)
 		if err != nil {
 			return nil, err
 		}
 		topics = t
 		b.w.res.add("flowship", res)
 		b.logf("run %d %s flowship collect: %s", r+1, b.w.res.Name, res)
+		if !b.o.skipped("chart") {
+			res, t, err := b.runCollect(ctx, r, b.w.res.ExpectedChartDocs, b.chart)
+			if err != nil {
+				return nil, err
+			}
+			_ = b.kafka.deleteTopics(ctx, t...)
+			b.w.res.add(b.chart.name, res)
+			b.logf("run %d %s flowship collect with the chart's settings: %s", r+1, b.w.res.Name, res)
+		}
 	}
 	if !b.o.skipped("rsyslog") {
 		res, err := b.runRsyslog(ctx, r)
