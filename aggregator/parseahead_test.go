@@ -87,7 +87,8 @@ func deadEntries(t *testing.T, raw []byte) []string {
 	return out
 }
 
-// Parsing ahead on a second goroutine changes nothing in what comes out:
+// Parsing ahead on a second goroutine (and encoding every other output
+// batch of a flush on it) changes nothing in what comes out:
 // the same documents in the same order, the same stats and the same
 // dead-letter entries as parsing inline, for batch sizes around the
 // chunking (one chunk short of the threshold, chunks that do not divide
@@ -140,6 +141,7 @@ func TestParseAheadSameOutput(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxAge = MaxAge{}
 	cfg.Levels = Levels{Allowed: 2, Denied: 1}
+	cfg.MaxBatchRecords = 70 // flushes of several output batches: encoded on two goroutines
 	cfg.Filters = parseRules(t, `
 filters:
   - {name: drop-one-namespace, kind: flows, action: exclude, match: {field: source_namespace, equals: billing}}

@@ -451,13 +451,44 @@ func (s *stream) takeOut() []outBatch {
 // send encodes output batches and hands them to the next stage, in
 // order; s.mu must NOT be held. A batch it refuses is failed here, which
 // fails the input lines behind it.
+//
+// With parse-ahead on and two or more batches, a second goroutine encodes
+// every other batch while this one encodes the rest (the parse-ahead
+// goroutine is idle by then): encoding a flush is the other large step
+// on the input's goroutine. At most one batch waits encoded, so a flush
+// still holds about two batches of documents at a time, not all of them.
 func (s *stream) send(ctx context.Context, out []outBatch) {
-	for i := range out {
-		b := s.encode(out[i])
-		out[i] = outBatch{} // the part is garbage once its last batch is encoded
+	hand := func(b pipeline.Batch) {
 		if err := s.a.next.Consume(ctx, b); err != nil {
 			b.Ack(err)
 		}
+	}
+	if !s.a.cfg.ParseAhead || len(out) < 2 {
+		for i := range out {
+			b := s.encode(out[i])
+			out[i] = outBatch{} // the part is garbage once its last batch is encoded
+			hand(b)
+		}
+		return
+	}
+	odd := make(chan pipeline.Batch, 1)
+	go func() {
+		for i := 1; i < len(out); i += 2 {
+			b := s.encode(out[i])
+			out[i] = outBatch{}
+			odd <- b
+		}
+		close(odd)
+	}()
+	for i := 0; i < len(out); i += 2 {
+		b := s.encode(out[i])
+		out[i] = outBatch{}
+		hand(b)
+		if b, ok := <-odd; ok {
+			hand(b)
+		}
+	}
+	for range odd { // nothing left: every odd batch was received above
 	}
 }
 
