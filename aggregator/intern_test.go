@@ -1,0 +1,202 @@
+package aggregator
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/pipeline/pipelinetest"
+	"github.com/flowship/flowship/schema"
+	"github.com/flowship/flowship/schema/synth"
+)
+
+// intersectLabels must not modify its input: with interning, that slice
+// is shared by every entry of the part whose first line carried the same
+// labels.
+func TestIntersectLabelsLeavesHaveAlone(t *testing.T) {
+	have := []string{"app=a", "tier=web", "canary=true"}
+	shared := have
+	got := intersectLabels(have, schema.List{Raw: `["canary=true","app=a"]`})
+	if want := []string{"app=a", "canary=true"}; !slices.Equal(got, want) {
+		t.Errorf("intersection %q, want %q", got, want)
+	}
+	if want := []string{"app=a", "tier=web", "canary=true"}; !slices.Equal(shared, want) {
+		t.Errorf("the input became %q, want it untouched %q", shared, want)
+	}
+	// Nothing dropped: the same slice back, no copy (the steady state).
+	if got := intersectLabels(have, schema.List{Raw: `["tier=web","canary=true","app=a","x=y"]`}); unsafe.SliceData(got) != unsafe.SliceData(have) {
+		t.Errorf("a superset must return have itself, got a copy %q", got)
+	}
+	if got := intersectLabels(have, schema.List{Raw: `[]`}); len(got) != 0 {
+		t.Errorf("intersection with [] = %q, want empty", got)
+	}
+}
+
+// Two keys of one part whose first lines carry the same labels, policies
+// and names share one copy of them; merging a line that shrinks the
+// labels, grows the policy union or replaces process_args of one key
+// leaves the other key's document alone (copy-on-write).
+func TestInternedValuesSharedAndCopiedOnWrite(t *testing.T) {
+	cfg := testConfig()
+	cfg.Levels = Levels{0, 0}
+	cfg.GroupByPolicy = false
+	cfg.MaxAge = MaxAge{}
+	a, err := New(cfg, pipeline.NopTelemetry(), &pipelinetest.Sink{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := a.stream(pipeline.KindFlow)
+	b := s.rs.register(pipeline.Nop)
+	send := func(i int, l []byte) {
+		t.Helper()
+		before := s.stats.Lines
+		s.line(&pipeline.Record{Kind: pipeline.KindFlow, Value: l, Source: "flows.log", Offset: int64(i)}, b)
+		if s.stats.Lines != before+1 || s.stats.Bad+s.stats.Rejected+s.stats.Filtered != 0 {
+			t.Fatalf("line %d not aggregated: %+v", i, s.stats)
+		}
+	}
+	send(0, line(t, baseFlow, map[string]any{"dest_port": 8080}))
+	send(1, line(t, baseFlow, map[string]any{"dest_port": 9090}))
+	if len(s.open) != 1 {
+		t.Fatalf("%d open parts, want 1", len(s.open))
+	}
+	var p *part
+	for _, op := range s.open {
+		p = op
+	}
+	if len(p.flows) != 2 {
+		t.Fatalf("%d keys, want 2", len(p.flows))
+	}
+	x, y := &p.flows[0].doc, &p.flows[1].doc
+	for _, c := range []struct {
+		name string
+		a, b []string
+	}{
+		{"source_labels", x.SourceLabels, y.SourceLabels},
+		{"dest_labels", x.DestLabels, y.DestLabels},
+		{"all_policies", x.AllPolicies, y.AllPolicies},
+		{"enforced_policies", x.EnforcedPolicies, y.EnforcedPolicies},
+		{"process_args", x.ProcessArgs, y.ProcessArgs},
+	} {
+		if len(c.a) == 0 || unsafe.SliceData(c.a) != unsafe.SliceData(c.b) {
+			t.Errorf("%s of the two keys: %q and %q, want one shared non-empty slice", c.name, c.a, c.b)
+		}
+	}
+	if unsafe.StringData(x.SourceNamespace) != unsafe.StringData(y.SourceNamespace) ||
+		unsafe.StringData(x.DestNameAggr) != unsafe.StringData(y.DestNameAggr) {
+		t.Error("source_namespace and dest_name_aggr of the two keys must share one string")
+	}
+	wantY := struct{ labels, all, args []string }{slices.Clone(y.SourceLabels), slices.Clone(y.AllPolicies), slices.Clone(y.ProcessArgs)}
+
+	// Key 8080 again: fewer labels, one more policy, explicit args.
+	send(2, line(t, baseFlow, map[string]any{
+		"dest_port":        8080,
+		"bytes_in":         1, // not a policy split copy of line 0
+		"source_labels":    map[string]any{"labels": []string{"canary=true", "app=client"}},
+		"policies":         map[string]any{"all_policies": []string{"1|default|shop/default.a-first|allow|0"}, "enforced_policies": []string{}, "pending_policies": []string{}},
+		"process_args":     []string{"--serve"},
+		"num_process_args": 1,
+	}))
+	if want := []string{"app=client", "canary=true"}; !slices.Equal(x.SourceLabels, want) {
+		t.Errorf("key 8080 source_labels %q, want %q", x.SourceLabels, want)
+	}
+	if len(x.AllPolicies) != 2 || !slices.Equal(x.ProcessArgs, []string{"--serve"}) {
+		t.Errorf("key 8080 all_policies %q process_args %q, want two policies and [--serve]", x.AllPolicies, x.ProcessArgs)
+	}
+	if !slices.Equal(y.SourceLabels, wantY.labels) || !slices.Equal(y.AllPolicies, wantY.all) || !slices.Equal(y.ProcessArgs, wantY.args) {
+		t.Errorf("key 9090 changed by a merge into key 8080: labels %q policies %q args %q, want %q %q %q",
+			y.SourceLabels, y.AllPolicies, y.ProcessArgs, wantY.labels, wantY.all, wantY.args)
+	}
+}
+
+// The table holds at most maxInterned values; past that it hands out
+// private copies and no raw JSON (so no line is taken as identical).
+func TestInternTableBounded(t *testing.T) {
+	var tab internTable
+	l := schema.List{Raw: `["a","b"]`}
+	first := tab.list(l)
+	if first.raw != l.Raw || !slices.Equal(first.elems, []string{"a", "b"}) || cap(first.elems) != 2 {
+		t.Fatalf("interned %+v (cap %d), want raw %s and [a b] with cap 2", first, cap(first.elems), l.Raw)
+	}
+	if again := tab.list(schema.List{Raw: strings.Clone(l.Raw)}); unsafe.SliceData(again.elems) != unsafe.SliceData(first.elems) {
+		t.Error("the same raw JSON must give the same slice")
+	}
+	tab.n = maxInterned
+	full := tab.list(schema.List{Raw: `["c"]`})
+	if full.raw != "" || !slices.Equal(full.elems, []string{"c"}) {
+		t.Errorf("full table: %+v, want [c] without raw", full)
+	}
+	if tab.rawOf(schema.List{Raw: `["d"]`}) != "" || tab.String("e") != "e" {
+		t.Error("full table: rawOf must give \"\" and String a copy")
+	}
+	if len(tab.lists) != 1 || len(tab.strs) != 0 || tab.n != maxInterned {
+		t.Errorf("full table grew: %d lists, %d strings, n %d", len(tab.lists), len(tab.strs), tab.n)
+	}
+}
+
+// maxHeapPerOpenKey is the live heap an open flow key may cost with
+// labels and policies on, at level 2 on the generator's lines: entry,
+// key, its map slot and source identities, shared values amortised.
+// Measured: 2269 bytes before interning (every key copied its labels,
+// four policy lists and names), 1898-1907 after.
+const maxHeapPerOpenKey = 2048
+
+// TestHeapPerOpenKey measures the live heap one open flow key costs (the
+// quantity docs/operations.md sizes the collector with), on lines with
+// labels and policies on: the heap marked live after a collection, with
+// every generated line merged into open parts, minus the heap before.
+func TestHeapPerOpenKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 20k lines")
+	}
+	dir := t.TempDir()
+	g := synth.DefaultConfig()
+	g.FlowsPerWindow, g.L7PerWindow, g.DNSPerWindow = 20000, 0, 0
+	g.Workloads, g.Namespaces = 200, 20
+	if _, err := synth.New(g).Run(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.Levels = Levels{2, 2}
+	cfg.MaxAge = MaxAge{}
+	lines := readLines(t, filepath.Join(dir, "flowlogs", "flows.log"))
+	recs := make([]pipeline.Record, len(lines))
+	for i, l := range lines {
+		recs[i] = pipeline.Record{Kind: pipeline.KindFlow, Value: l, Source: "flows.log", Offset: int64(i * 2000)}
+	}
+	a, err := New(cfg, pipeline.NopTelemetry(), &pipelinetest.Sink{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := a.stream(pipeline.KindFlow)
+	b := s.rs.register(pipeline.Nop)
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	before := ms.HeapAlloc
+	for i := range recs {
+		s.line(&recs[i], b)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	after := ms.HeapAlloc
+	keys := 0
+	for _, p := range s.open {
+		keys += p.len()
+	}
+	runtime.KeepAlive(recs)
+	runtime.KeepAlive(s)
+	if s.stats.Lines != int64(len(recs)) || keys < 5000 {
+		t.Fatalf("%d of %d lines aggregated into %d keys", s.stats.Lines, len(recs), keys)
+	}
+	per := float64(after-before) / float64(keys)
+	t.Logf("%d lines, %d open keys, %.0f bytes of live heap per open key", len(recs), keys, per)
+	if per > maxHeapPerOpenKey {
+		t.Errorf("%.0f bytes of live heap per open key, want at most %d", per, maxHeapPerOpenKey)
+	}
+}
