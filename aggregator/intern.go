@@ -1,23 +1,26 @@
 package aggregator
 
 import (
+	"math"
 	"strings"
 
 	"github.com/flowship/flowship/schema"
 )
 
 // maxInterned caps the values one part's intern table holds (strings and
-// lists together). Past it, values are copied per entry as before: the
-// table's memory is bounded by this count times the line size, whatever
-// the churn of pods and policies, and it is freed with its part.
-const maxInterned = 1 << 16
+// lists together; it also keeps list ids within a listID). Past it,
+// values are copied per entry as before: the table's memory is bounded by
+// this count times the line size, whatever the churn of pods and
+// policies, and it is freed with its part.
+const maxInterned = math.MaxUint16
 
 // internTable gives the open flow entries of one part shared copies of
 // the values that repeat across keys: label lists, policy traces,
 // namespaces, names, name_aggr. Identical lists (byte-identical JSON)
 // share one backing []string, identical strings one backing string, so a
 // new key costs pointers, not copies (issue 12). Lists are keyed by their
-// raw JSON, so a line's list is found without decoding it.
+// raw JSON, so a line's list is found without decoding it, and numbered
+// (listID), so an entry remembers which list it last merged in 2 bytes.
 //
 // What the table hands out is shared by every entry of the part: it is
 // replaced, never modified in place (the slices have cap == len, so an
@@ -26,12 +29,16 @@ const maxInterned = 1 << 16
 // concurrent use (a part is merged by one goroutine).
 type internTable struct {
 	strs  map[string]string
-	lists map[string]internedList
-	n     int // values held, at most maxInterned
+	ids   map[string]listID // raw JSON (owned by the table) → id
+	lists []internedList    // by id-1
+	n     int               // values held, at most maxInterned
 }
 
-// internedList is a list and its raw JSON (the map key, owned by the
-// table), which entries keep to recognise an identical line cheaply.
+// listID numbers an interned list within its table; 0 is no list. 16
+// bits keep flowEntry within 1 KiB (TestFlowEntrySize).
+type listID uint16
+
+// internedList is a list and its raw JSON (the ids key).
 type internedList struct {
 	raw   string
 	elems []string
@@ -58,21 +65,26 @@ func (t *internTable) String(s string) string {
 	return c
 }
 
-// List returns the shared elements of l (see internedList).
-func (t *internTable) List(l schema.List) []string { return t.list(l).elems }
-
-// list returns the interned form of l: its elements, nil when empty, and
-// its raw JSON ("" when the table is full, so it matches no line). The
-// elements alias the raw JSON's copy unless they contain escapes.
-func (t *internTable) list(l schema.List) internedList {
-	if l.Raw == "" {
-		return internedList{}
+// List returns the shared elements of l, nil when l is empty (as
+// List.Strings); a fresh copy once the table is full.
+func (t *internTable) List(l schema.List) []string {
+	if id := t.id(l); id != 0 {
+		return t.lists[id-1].elems
 	}
-	if il, ok := t.lists[l.Raw]; ok {
-		return il
+	return l.Strings()
+}
+
+// id interns l and returns its id; 0 when l is empty or the table is
+// full (it then builds nothing).
+func (t *internTable) id(l schema.List) listID {
+	if l.Raw == "" {
+		return 0
+	}
+	if id, ok := t.ids[l.Raw]; ok {
+		return id
 	}
 	if t.n >= maxInterned {
-		return internedList{elems: l.Strings()}
+		return 0
 	}
 	raw := strings.Clone(l.Raw)
 	il := internedList{raw: raw}
@@ -85,28 +97,17 @@ func (t *internTable) list(l schema.List) internedList {
 			return true
 		})
 	}
-	if t.lists == nil {
-		t.lists = map[string]internedList{}
+	if t.ids == nil {
+		t.ids = map[string]listID{}
 	}
-	t.lists[raw] = il
+	t.lists = append(t.lists, il)
+	id := listID(len(t.lists))
+	t.ids[raw] = id
 	t.n++
-	return il
+	return id
 }
 
-// raw returns the table's copy of l's raw JSON when l is interned, ""
-// otherwise (without interning it).
-func (t *internTable) raw(l schema.List) string {
-	if il, ok := t.lists[l.Raw]; ok {
-		return il.raw
-	}
-	return ""
-}
-
-// rawOf interns l's raw JSON like list and returns the table's copy, ""
-// when l is empty or the table is full (it then builds nothing).
-func (t *internTable) rawOf(l schema.List) string {
-	if il, ok := t.lists[l.Raw]; ok || l.Raw == "" || t.n >= maxInterned {
-		return il.raw
-	}
-	return t.list(l).raw
+// same reports whether l is byte-identical to the list numbered id.
+func (t *internTable) same(id listID, l schema.List) bool {
+	return id != 0 && t.lists[id-1].raw == l.Raw
 }

@@ -115,27 +115,40 @@ func TestInternedValuesSharedAndCopiedOnWrite(t *testing.T) {
 }
 
 // The table holds at most maxInterned values; past that it hands out
-// private copies and no raw JSON (so no line is taken as identical).
+// private copies and no id (so no line is taken as identical).
 func TestInternTableBounded(t *testing.T) {
 	var tab internTable
 	l := schema.List{Raw: `["a","b"]`}
-	first := tab.list(l)
-	if first.raw != l.Raw || !slices.Equal(first.elems, []string{"a", "b"}) || cap(first.elems) != 2 {
-		t.Fatalf("interned %+v (cap %d), want raw %s and [a b] with cap 2", first, cap(first.elems), l.Raw)
+	id := tab.id(l)
+	first := tab.List(l)
+	if id == 0 || !tab.same(id, l) || !slices.Equal(first, []string{"a", "b"}) || cap(first) != 2 {
+		t.Fatalf("interned id %d %q (cap %d), want an id and [a b] with cap 2", id, first, cap(first))
 	}
-	if again := tab.list(schema.List{Raw: strings.Clone(l.Raw)}); unsafe.SliceData(again.elems) != unsafe.SliceData(first.elems) {
-		t.Error("the same raw JSON must give the same slice")
+	again := schema.List{Raw: strings.Clone(l.Raw)}
+	if tab.id(again) != id || unsafe.SliceData(tab.List(again)) != unsafe.SliceData(first) {
+		t.Error("the same raw JSON must give the same id and slice")
+	}
+	if tab.same(id, schema.List{Raw: `["a", "b"]`}) || tab.same(0, schema.List{}) {
+		t.Error("same must compare the raw JSON, and id 0 matches nothing")
 	}
 	tab.n = maxInterned
-	full := tab.list(schema.List{Raw: `["c"]`})
-	if full.raw != "" || !slices.Equal(full.elems, []string{"c"}) {
-		t.Errorf("full table: %+v, want [c] without raw", full)
+	if full := tab.List(schema.List{Raw: `["c"]`}); !slices.Equal(full, []string{"c"}) {
+		t.Errorf("full table: %q, want [c]", full)
 	}
-	if tab.rawOf(schema.List{Raw: `["d"]`}) != "" || tab.String("e") != "e" {
-		t.Error("full table: rawOf must give \"\" and String a copy")
+	if tab.id(schema.List{Raw: `["d"]`}) != 0 || tab.String("e") != "e" {
+		t.Error("full table: id must be 0 and String a copy")
 	}
-	if len(tab.lists) != 1 || len(tab.strs) != 0 || tab.n != maxInterned {
+	if len(tab.lists) != 1 || len(tab.ids) != 1 || len(tab.strs) != 0 || tab.n != maxInterned {
 		t.Errorf("full table grew: %d lists, %d strings, n %d", len(tab.lists), len(tab.strs), tab.n)
+	}
+}
+
+// A slab of flowSlabSize entries is one allocation; at 1 KiB an entry it
+// fills 16 whole pages, a few bytes more and the allocator rounds the
+// slab up by a page (128 bytes more per key).
+func TestFlowEntrySize(t *testing.T) {
+	if n := unsafe.Sizeof(flowEntry{}); n > 1024 {
+		t.Errorf("flowEntry is %d bytes, want at most 1024", n)
 	}
 }
 
@@ -143,8 +156,8 @@ func TestInternTableBounded(t *testing.T) {
 // labels and policies on, at level 2 on the generator's lines: entry,
 // key, its map slot and source identities, shared values amortised.
 // Measured: 2269 bytes before interning (every key copied its labels,
-// four policy lists and names), 1898-1907 after.
-const maxHeapPerOpenKey = 2048
+// four policy lists and names), 1756 after.
+const maxHeapPerOpenKey = 1900
 
 // TestHeapPerOpenKey measures the live heap one open flow key costs (the
 // quantity docs/operations.md sizes the collector with), on lines with

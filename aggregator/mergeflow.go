@@ -26,32 +26,32 @@ type flowEntry struct {
 	doc     schema.FlowDoc // identity from the first (masked) line; sums so far
 	carried int64          // flows carried into the first window of each source line identity
 	pids    []string       // distinct explicit process IDs (capped)
-	tcpW    int64          // weight of the TCP means (sum of num_flows of lines with TCP stats)
+	tcpW    int64          // weight of the TCP means (sum of num_flows of lines with TCP stats); > 0 once a line had them
 	tcpSum  [4]int64       // weighted sums of the four tcp_mean_* fields
-	tcpSeen bool
 
 	// tab is the part's intern table (set by part.newFlow; a private one
 	// when an entry is started elsewhere). The entry's label and policy
 	// slices and identity strings come from it and are shared with the
 	// part's other entries: they are replaced, never modified in place.
 	tab *internTable
-	// raws holds, per mergeList, the raw JSON (the table's copy) of the
-	// last line's list merged into the document: a line carrying the same
-	// list again changes nothing (intersection and capped union are
+	// last holds, per merged list (lastSourceLabels...), the id in tab of
+	// the last line's list merged into the document: a line carrying the
+	// same list again changes nothing (intersection and capped union are
 	// idempotent; pending_policies is replaced by an equal list), so the
-	// common case is one comparison instead of a pairwise merge. "" when
-	// unknown.
-	raws [numMergeLists]string
+	// common case is one comparison instead of a pairwise merge. 0 when
+	// unknown. Ids, not strings: they keep the entry at 1 KiB, so a slab
+	// of flowSlabSize entries fills whole pages (TestFlowEntrySize).
+	last [numMergeLists]listID
 }
 
-// The lists whose last merged raw JSON an entry keeps.
+// The lists whose last merged list an entry keeps (flowEntry.last).
 const (
-	rawSourceLabels = iota
-	rawDestLabels
-	rawAllPolicies
-	rawEnforcedPolicies
-	rawPendingPolicies
-	rawTransitPolicies
+	lastSourceLabels = iota
+	lastDestLabels
+	lastAllPolicies
+	lastEnforcedPolicies
+	lastPendingPolicies
+	lastTransitPolicies
 	numMergeLists
 )
 
@@ -65,10 +65,10 @@ func initFlowEntry(e *flowEntry, f *schema.Flow, level int) {
 	g := *f
 	g.DestDomains, g.NATOutgoingPorts, g.OriginalSourceIPs = schema.List{}, schema.List{}, schema.List{}
 	*e = flowEntry{doc: schema.FlowDocFromViewInterned(&g, tab), tab: tab}
-	e.raws = [numMergeLists]string{
-		rawSourceLabels: tab.raw(f.SourceLabels), rawDestLabels: tab.raw(f.DestLabels),
-		rawAllPolicies: tab.raw(f.Policies.All), rawEnforcedPolicies: tab.raw(f.Policies.Enforced),
-		rawPendingPolicies: tab.raw(f.Policies.Pending), rawTransitPolicies: tab.raw(f.Policies.Transit),
+	e.last = [numMergeLists]listID{
+		lastSourceLabels: tab.id(f.SourceLabels), lastDestLabels: tab.id(f.DestLabels),
+		lastAllPolicies: tab.id(f.Policies.All), lastEnforcedPolicies: tab.id(f.Policies.Enforced),
+		lastPendingPolicies: tab.id(f.Policies.Pending), lastTransitPolicies: tab.id(f.Policies.Transit),
 	}
 	e.doc.Meta.Level = level
 	e.doc.Meta.Records = 0
@@ -97,10 +97,10 @@ func (e *flowEntry) add(f *schema.Flow, dup bool, carried int64, groupByPolicy b
 	d.Meta.Records++
 	if !groupByPolicy {
 		e.unionPolicies(f)
-	} else if raw := f.Policies.Pending.Raw; (raw != "" || !first) && (raw == "" || raw != e.raws[rawPendingPolicies]) {
+	} else if l := f.Policies.Pending; (l.Raw != "" || !first) && !e.tab.same(e.last[lastPendingPolicies], l) {
 		// pending_policies is overwritten by each update (spec §3.4.4).
-		d.PendingPolicies = replaceStrings(d.PendingPolicies, f.Policies.Pending, e.tab)
-		e.raws[rawPendingPolicies] = e.tab.rawOf(f.Policies.Pending)
+		d.PendingPolicies = replaceStrings(d.PendingPolicies, l, e.tab)
+		e.last[lastPendingPolicies] = e.tab.id(l)
 	}
 	if dup {
 		return
@@ -117,8 +117,8 @@ func (e *flowEntry) add(f *schema.Flow, dup bool, carried int64, groupByPolicy b
 	d.HTTPRequestsAllowedIn += f.HTTPRequestsAllowedIn
 	d.HTTPRequestsDeniedIn += f.HTTPRequestsDeniedIn
 	if !first {
-		e.mergeLabels(&d.SourceLabels, &d.SourceLabelsNull, f.SourceLabels, f.SourceLabelsNull, rawSourceLabels)
-		e.mergeLabels(&d.DestLabels, &d.DestLabelsNull, f.DestLabels, f.DestLabelsNull, rawDestLabels)
+		e.mergeLabels(&d.SourceLabels, &d.SourceLabelsNull, f.SourceLabels, f.SourceLabelsNull, lastSourceLabels)
+		e.mergeLabels(&d.DestLabels, &d.DestLabelsNull, f.DestLabels, f.DestLabelsNull, lastDestLabels)
 	}
 	d.DestDomains = unionStrings(d.DestDomains, f.DestDomains, maxDomains)
 	d.NATOutgoingPorts = smallestPorts(d.NATOutgoingPorts, f.NATOutgoingPorts)
@@ -165,18 +165,17 @@ func (e *flowEntry) addTCP(f *schema.Flow) {
 	}
 	d := &e.doc
 	w := max(f.NumFlows, 1)
-	e.tcpW += w
 	e.tcpSum[0] += f.TCPMeanSendCongestionWindow * w
 	e.tcpSum[1] += f.TCPMeanSmoothRTT * w
 	e.tcpSum[2] += f.TCPMeanMinRTT * w
 	e.tcpSum[3] += f.TCPMeanMSS * w
-	if !e.tcpSeen {
+	if e.tcpW == 0 {
 		d.TCPMinSendCongestionWin, d.TCPMinMSS = f.TCPMinSendCongestionWin, f.TCPMinMSS
 	} else {
 		d.TCPMinSendCongestionWin = min(d.TCPMinSendCongestionWin, f.TCPMinSendCongestionWin)
 		d.TCPMinMSS = min(d.TCPMinMSS, f.TCPMinMSS)
 	}
-	e.tcpSeen = true
+	e.tcpW += w
 	d.TCPMaxSmoothRTT = max(d.TCPMaxSmoothRTT, f.TCPMaxSmoothRTT)
 	d.TCPMaxMinRTT = max(d.TCPMaxMinRTT, f.TCPMaxMinRTT)
 	d.TCPTotalRetransmissions += f.TCPTotalRetransmissions
@@ -206,11 +205,11 @@ func (e *flowEntry) finish(meta schema.Meta) schema.FlowDoc {
 
 // mergeLabels intersects the labels *have with line list l (see
 // intersectLabels). A null side carries no information (label inclusion
-// was off for that line) and is skipped. which names the list in e.raws:
+// was off for that line) and is skipped. which names the list in e.last:
 // a line whose list is byte-identical to the last one merged changes
 // nothing and costs one comparison.
 func (e *flowEntry) mergeLabels(have *[]string, haveNull *bool, l schema.List, lNull bool, which int) {
-	if lNull || (l.Raw != "" && l.Raw == e.raws[which]) {
+	if lNull || e.tab.same(e.last[which], l) {
 		return
 	}
 	if *haveNull {
@@ -219,7 +218,7 @@ func (e *flowEntry) mergeLabels(have *[]string, haveNull *bool, l schema.List, l
 	} else {
 		*have = intersectLabels(*have, l)
 	}
-	e.raws[which] = e.tab.rawOf(l)
+	e.last[which] = e.tab.id(l)
 }
 
 // intersectLabels returns the labels of have that l also carries, in
@@ -331,12 +330,12 @@ func (e *flowEntry) unionPolicies(f *schema.Flow) {
 		src   schema.List
 		which int
 	}{
-		{&d.AllPolicies, f.Policies.All, rawAllPolicies},
-		{&d.EnforcedPolicies, f.Policies.Enforced, rawEnforcedPolicies},
-		{&d.PendingPolicies, f.Policies.Pending, rawPendingPolicies},
-		{&d.TransitPolicies, f.Policies.Transit, rawTransitPolicies},
+		{&d.AllPolicies, f.Policies.All, lastAllPolicies},
+		{&d.EnforcedPolicies, f.Policies.Enforced, lastEnforcedPolicies},
+		{&d.PendingPolicies, f.Policies.Pending, lastPendingPolicies},
+		{&d.TransitPolicies, f.Policies.Transit, lastTransitPolicies},
 	} {
-		if p.src.Raw == "" || p.src.Raw == e.raws[p.which] {
+		if p.src.Raw == "" || e.tab.same(e.last[p.which], p.src) {
 			continue
 		}
 		n := len(*p.dst)
@@ -346,6 +345,6 @@ func (e *flowEntry) unionPolicies(f *schema.Flow) {
 			// slice (its cap was its length): sorting it is private.
 			slices.SortFunc(*p.dst, comparePolicy)
 		}
-		e.raws[p.which] = e.tab.rawOf(p.src)
+		e.last[p.which] = e.tab.id(p.src)
 	}
 }
