@@ -191,13 +191,14 @@ func TestHeapPerOpenKey(t *testing.T) {
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
-	before := ms.HeapAlloc
+	before, mallocs, total := ms.HeapAlloc, ms.Mallocs, ms.TotalAlloc
 	for i := range recs {
 		s.line(&recs[i], b)
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	after := ms.HeapAlloc
+	mallocs, total = ms.Mallocs-mallocs, ms.TotalAlloc-total
 	keys := 0
 	for _, p := range s.open {
 		keys += p.len()
@@ -208,7 +209,8 @@ func TestHeapPerOpenKey(t *testing.T) {
 		t.Fatalf("%d of %d lines aggregated into %d keys", s.stats.Lines, len(recs), keys)
 	}
 	per := float64(after-before) / float64(keys)
-	t.Logf("%d lines, %d open keys, %.0f bytes of live heap per open key", len(recs), keys, per)
+	t.Logf("%d lines, %d open keys, %.0f bytes of live heap per open key; allocated %.1f objects, %.0f bytes per key",
+		len(recs), keys, per, float64(mallocs)/float64(keys), float64(total)/float64(keys))
 	if per > maxHeapPerOpenKey {
 		t.Errorf("%.0f bytes of live heap per open key, want at most %d", per, maxHeapPerOpenKey)
 	}
