@@ -2,6 +2,7 @@ package aggregator
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -213,5 +214,65 @@ func TestHeapPerOpenKey(t *testing.T) {
 		len(recs), keys, per, float64(mallocs)/float64(keys), float64(total)/float64(keys))
 	if per > maxHeapPerOpenKey {
 		t.Errorf("%.0f bytes of live heap per open key, want at most %d", per, maxHeapPerOpenKey)
+	}
+}
+
+// Once a part's table is full, values are copied per key and no line is
+// taken as repeating a key's list: the documents must be the same as
+// with interning. The tables are filled up after every line, so only the
+// first key of each part interns anything.
+func TestInternTableFullSameDocuments(t *testing.T) {
+	dir := t.TempDir()
+	g := synth.DefaultConfig()
+	g.FlowsPerWindow, g.L7PerWindow, g.DNSPerWindow = 2000, 0, 0
+	if _, err := synth.New(g).Run(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	lines := readLines(t, filepath.Join(dir, "flowlogs", "flows.log"))
+	run := func(level int, groupByPolicy, full bool) []string {
+		cfg := testConfig()
+		cfg.Levels = Levels{level, level}
+		cfg.GroupByPolicy = groupByPolicy
+		cfg.MaxAge = MaxAge{}
+		a, err := New(cfg, pipeline.NopTelemetry(), &pipelinetest.Sink{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := a.stream(pipeline.KindFlow)
+		b := s.rs.register(pipeline.Nop)
+		for i, l := range lines {
+			s.line(&pipeline.Record{Kind: pipeline.KindFlow, Value: l, Source: "flows.log", Offset: int64(i * 2000)}, b)
+			for _, p := range s.open {
+				if full {
+					p.intern.n = maxInterned
+				}
+			}
+		}
+		if s.stats.Lines != int64(len(lines)) || s.stats.Bad+s.stats.Rejected+s.stats.Filtered != 0 {
+			t.Fatalf("stats %+v: every line must be aggregated", s.stats)
+		}
+		var docs []string
+		for _, bucket := range slices.Sorted(maps.Keys(s.open)) {
+			p := s.open[bucket]
+			if full && len(p.intern.lists) > numMergeLists {
+				t.Errorf("full table of bucket %d holds %d lists", bucket, len(p.intern.lists))
+			}
+			for _, e := range p.flows {
+				d := e.finish(schema.Meta{})
+				docs = append(docs, string(schema.AppendFlowDoc(nil, &d)))
+			}
+		}
+		return docs
+	}
+	for _, level := range []int{1, 2} {
+		for _, gbp := range []bool{true, false} {
+			want, got := run(level, gbp, false), run(level, gbp, true)
+			if len(want) < 100 {
+				t.Fatalf("level %d: %d documents", level, len(want))
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("level %d group_by_policy %v: documents differ with full intern tables", level, gbp)
+			}
+		}
 	}
 }
