@@ -32,8 +32,9 @@ func steadyStream(t testing.TB, level int) (*stream, *inBatch, []pipeline.Record
 
 // The parse-filter-key-merge path allocates nothing per line once the
 // keys exist: on the spec's lines, and with labels and policies on
-// (issue 12, item 5), where label intersection and policy unions work in
-// place.
+// (issue 12, item 5), where a line repeating a key's last label or
+// policy list skips the merge and one that drops nothing returns the
+// entry's (interned, shared) slice itself.
 func TestAggregateLineAllocatesNothing(t *testing.T) {
 	for _, tc := range []struct {
 		name   string

@@ -57,6 +57,7 @@ type part struct {
 	dnss     []*dnsEntry
 	srcs     map[uint64]srcState // flows: per source line identity
 	flowSlab []flowEntry         // flows: entries are carved from here, flowSlabSize at a time
+	intern   internTable         // flows: the entries' shared labels, policies and names (intern.go)
 	batches  []*inBatch          // input batches with lines in this part
 	last     *inBatch
 }
@@ -76,6 +77,7 @@ func (p *part) newFlow(f *schema.Flow, level int) *flowEntry {
 	}
 	p.flowSlab = p.flowSlab[:len(p.flowSlab)+1]
 	e := &p.flowSlab[len(p.flowSlab)-1]
+	e.tab = &p.intern
 	initFlowEntry(e, f, level)
 	return e
 }

@@ -26,14 +26,50 @@ type flowEntry struct {
 	doc     schema.FlowDoc // identity from the first (masked) line; sums so far
 	carried int64          // flows carried into the first window of each source line identity
 	pids    []string       // distinct explicit process IDs (capped)
-	tcpW    int64          // weight of the TCP means (sum of num_flows of lines with TCP stats)
+	tcpW    int64          // weight of the TCP means (sum of num_flows of lines with TCP stats); > 0 once a line had them
 	tcpSum  [4]int64       // weighted sums of the four tcp_mean_* fields
-	tcpSeen bool
+
+	// tab is the part's intern table (set by part.newFlow; a private one
+	// when an entry is started elsewhere). The entry's label and policy
+	// slices and identity strings come from it and are shared with the
+	// part's other entries: they are replaced, never modified in place.
+	tab *internTable
+	// last holds, per merged list (lastSourceLabels...), the id in tab of
+	// the last line's list merged into the document: a line carrying the
+	// same list again changes nothing (intersection and capped union are
+	// idempotent; pending_policies is replaced by an equal list), so the
+	// common case is one comparison instead of a pairwise merge. 0 when
+	// unknown. Ids, not strings: they keep the entry at 1 KiB, so a slab
+	// of flowSlabSize entries fills whole pages (TestFlowEntrySize).
+	last [numMergeLists]listID
 }
+
+// The lists whose last merged list an entry keeps (flowEntry.last).
+const (
+	lastSourceLabels = iota
+	lastDestLabels
+	lastAllPolicies
+	lastEnforcedPolicies
+	lastPendingPolicies
+	lastTransitPolicies
+	numMergeLists
+)
 
 // initFlowEntry starts entry e from a masked line.
 func initFlowEntry(e *flowEntry, f *schema.Flow, level int) {
-	*e = flowEntry{doc: schema.FlowDocFromView(f)}
+	tab := e.tab
+	if tab == nil {
+		tab = new(internTable)
+	}
+	// The merged sets are rebuilt by add: do not copy them from f.
+	g := *f
+	g.DestDomains, g.NATOutgoingPorts, g.OriginalSourceIPs = schema.List{}, schema.List{}, schema.List{}
+	*e = flowEntry{doc: schema.FlowDocFromViewInterned(&g, tab), tab: tab}
+	e.last = [numMergeLists]listID{
+		lastSourceLabels: tab.id(f.SourceLabels), lastDestLabels: tab.id(f.DestLabels),
+		lastAllPolicies: tab.id(f.Policies.All), lastEnforcedPolicies: tab.id(f.Policies.Enforced),
+		lastPendingPolicies: tab.id(f.Policies.Pending), lastTransitPolicies: tab.id(f.Policies.Transit),
+	}
 	e.doc.Meta.Level = level
 	e.doc.Meta.Records = 0
 	d := &e.doc
@@ -60,10 +96,11 @@ func (e *flowEntry) add(f *schema.Flow, dup bool, carried int64, groupByPolicy b
 	first := d.Meta.Records == 0
 	d.Meta.Records++
 	if !groupByPolicy {
-		unionPolicies(d, f)
-	} else if f.Policies.Pending.Raw != "" || !first {
+		e.unionPolicies(f)
+	} else if l := f.Policies.Pending; (l.Raw != "" || !first) && !e.tab.same(e.last[lastPendingPolicies], l) {
 		// pending_policies is overwritten by each update (spec §3.4.4).
-		d.PendingPolicies = replaceStrings(d.PendingPolicies, f.Policies.Pending)
+		d.PendingPolicies = replaceStrings(d.PendingPolicies, l, e.tab)
+		e.last[lastPendingPolicies] = e.tab.id(l)
 	}
 	if dup {
 		return
@@ -80,8 +117,8 @@ func (e *flowEntry) add(f *schema.Flow, dup bool, carried int64, groupByPolicy b
 	d.HTTPRequestsAllowedIn += f.HTTPRequestsAllowedIn
 	d.HTTPRequestsDeniedIn += f.HTTPRequestsDeniedIn
 	if !first {
-		d.SourceLabels = intersectLabels(d.SourceLabels, &d.SourceLabelsNull, f.SourceLabels, f.SourceLabelsNull)
-		d.DestLabels = intersectLabels(d.DestLabels, &d.DestLabelsNull, f.DestLabels, f.DestLabelsNull)
+		e.mergeLabels(&d.SourceLabels, &d.SourceLabelsNull, f.SourceLabels, f.SourceLabelsNull, lastSourceLabels)
+		e.mergeLabels(&d.DestLabels, &d.DestLabelsNull, f.DestLabels, f.DestLabelsNull, lastDestLabels)
 	}
 	d.DestDomains = unionStrings(d.DestDomains, f.DestDomains, maxDomains)
 	d.NATOutgoingPorts = smallestPorts(d.NATOutgoingPorts, f.NATOutgoingPorts)
@@ -108,7 +145,8 @@ func (e *flowEntry) addProcess(f *schema.Flow, first bool) {
 	d.NumProcessIDs = max(d.NumProcessIDs, f.NumProcessIDs, int64(len(e.pids)))
 	if f.NumProcessArgs > 0 || first {
 		if len(d.ProcessArgs) == 1 && d.ProcessArgs[0] == schema.NotIncluded && f.NumProcessArgs > 0 {
-			d.ProcessArgs = d.ProcessArgs[:0]
+			// Not [:0]: the slice may be the intern table's, shared.
+			d.ProcessArgs = d.ProcessArgs[:0:0]
 		}
 		d.ProcessArgs = unionStrings(d.ProcessArgs, f.ProcessArgs, maxProcessArgs)
 	}
@@ -127,18 +165,17 @@ func (e *flowEntry) addTCP(f *schema.Flow) {
 	}
 	d := &e.doc
 	w := max(f.NumFlows, 1)
-	e.tcpW += w
 	e.tcpSum[0] += f.TCPMeanSendCongestionWindow * w
 	e.tcpSum[1] += f.TCPMeanSmoothRTT * w
 	e.tcpSum[2] += f.TCPMeanMinRTT * w
 	e.tcpSum[3] += f.TCPMeanMSS * w
-	if !e.tcpSeen {
+	if e.tcpW == 0 {
 		d.TCPMinSendCongestionWin, d.TCPMinMSS = f.TCPMinSendCongestionWin, f.TCPMinMSS
 	} else {
 		d.TCPMinSendCongestionWin = min(d.TCPMinSendCongestionWin, f.TCPMinSendCongestionWin)
 		d.TCPMinMSS = min(d.TCPMinMSS, f.TCPMinMSS)
 	}
-	e.tcpSeen = true
+	e.tcpW += w
 	d.TCPMaxSmoothRTT = max(d.TCPMaxSmoothRTT, f.TCPMaxSmoothRTT)
 	d.TCPMaxMinRTT = max(d.TCPMaxMinRTT, f.TCPMaxMinRTT)
 	d.TCPTotalRetransmissions += f.TCPTotalRetransmissions
@@ -166,26 +203,44 @@ func (e *flowEntry) finish(meta schema.Meta) schema.FlowDoc {
 	return d
 }
 
-// intersectLabels keeps the labels of have that l also carries, in
-// place. A null side carries no information (label inclusion was off for
-// that line) and is skipped.
-func intersectLabels(have []string, haveNull *bool, l schema.List, lNull bool) []string {
-	if lNull {
-		return have
+// mergeLabels intersects the labels *have with line list l (see
+// intersectLabels). A null side carries no information (label inclusion
+// was off for that line) and is skipped. which names the list in e.last:
+// a line whose list is byte-identical to the last one merged changes
+// nothing and costs one comparison.
+func (e *flowEntry) mergeLabels(have *[]string, haveNull *bool, l schema.List, lNull bool, which int) {
+	if lNull || e.tab.same(e.last[which], l) {
+		return
 	}
 	if *haveNull {
 		*haveNull = false
-		return l.Strings()
+		*have = e.tab.List(l)
+	} else {
+		*have = intersectLabels(*have, l)
 	}
-	out := have[:0]
-	for _, h := range have {
+	e.last[which] = e.tab.id(l)
+}
+
+// intersectLabels returns the labels of have that l also carries, in
+// have's order. It never modifies have (which may be shared through the
+// intern table): when every label is kept it returns have itself (no
+// allocation, the steady state), else a new slice.
+func intersectLabels(have []string, l schema.List) []string {
+	var out []string
+	for i, h := range have {
 		found := false
 		l.Each(func(e string) bool { found = e == h; return !found })
-		if found {
+		switch {
+		case found && out != nil:
 			out = append(out, h)
+		case !found && out == nil:
+			out = make([]string, i, len(have)-1)
+			copy(out, have[:i])
 		}
 	}
-	clear(have[len(out):])
+	if out == nil {
+		return have
+	}
 	return out
 }
 
@@ -222,8 +277,9 @@ func unionStrings(have []string, l schema.List, limit int) []string {
 }
 
 // replaceStrings sets have to the elements of l, reusing have's strings
-// when equal (the common case) so it allocates nothing in steady state.
-func replaceStrings(have []string, l schema.List) []string {
+// when equal (the common case) so it allocates nothing in steady state,
+// else taking them from the intern table.
+func replaceStrings(have []string, l schema.List, tab *internTable) []string {
 	n, same := 0, true
 	l.Each(func(e string) bool {
 		same = same && n < len(have) && have[n] == e
@@ -233,7 +289,7 @@ func replaceStrings(have []string, l schema.List) []string {
 	if same && n == len(have) {
 		return have
 	}
-	return l.Strings()
+	return tab.List(l)
 }
 
 // smallestPorts keeps the maxNATPorts smallest distinct ports, sorted.
@@ -259,25 +315,36 @@ func smallestPorts(have []int64, l schema.List) []int64 {
 }
 
 // unionPolicies merges the four policy arrays as capped sets, kept in
-// trace order (group_by_policy: false).
-func unionPolicies(d *schema.FlowDoc, f *schema.Flow) {
+// trace order (group_by_policy: false). A line's array byte-identical to
+// the last one merged into that array adds nothing and is skipped.
+func (e *flowEntry) unionPolicies(f *schema.Flow) {
 	if f.PoliciesNull {
 		return
 	}
+	d := &e.doc
 	if d.PoliciesNull {
 		d.PoliciesNull = false
 	}
 	for _, p := range [...]struct {
-		dst *[]string
-		src schema.List
+		dst   *[]string
+		src   schema.List
+		which int
 	}{
-		{&d.AllPolicies, f.Policies.All}, {&d.EnforcedPolicies, f.Policies.Enforced},
-		{&d.PendingPolicies, f.Policies.Pending}, {&d.TransitPolicies, f.Policies.Transit},
+		{&d.AllPolicies, f.Policies.All, lastAllPolicies},
+		{&d.EnforcedPolicies, f.Policies.Enforced, lastEnforcedPolicies},
+		{&d.PendingPolicies, f.Policies.Pending, lastPendingPolicies},
+		{&d.TransitPolicies, f.Policies.Transit, lastTransitPolicies},
 	} {
+		if p.src.Raw == "" || e.tab.same(e.last[p.which], p.src) {
+			continue
+		}
 		n := len(*p.dst)
 		*p.dst = unionStrings(*p.dst, p.src, MaxPolicies)
 		if len(*p.dst) != n {
+			// unionStrings appended, so *p.dst is no longer the shared
+			// slice (its cap was its length): sorting it is private.
 			slices.SortFunc(*p.dst, comparePolicy)
 		}
+		e.last[p.which] = e.tab.id(p.src)
 	}
 }

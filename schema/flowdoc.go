@@ -126,10 +126,34 @@ func (e *enc) flowCounters(d *FlowDoc) {
 	e.int("tcp_unrecovered_to", d.TCPUnrecoveredTO)
 }
 
+// Interner hands out owned, shared copies of the strings and string
+// lists of a line, so that documents built from many lines hold one copy
+// of each value that repeats (labels, policy traces, namespaces, names).
+// What it returns is shared: callers must never modify the elements of
+// a returned slice in place (its capacity equals its length, so append
+// copies).
+type Interner interface {
+	// String returns an owned string equal to s.
+	String(s string) string
+	// List returns the elements of l as owned strings (see List.Strings),
+	// nil when l is empty.
+	List(l List) []string
+}
+
 // FlowDocFromView returns a level-0 document owning a copy of everything
 // in f: Meta.Records = 1 and Meta.Level = 0; the caller sets the other
 // Meta fields. A source_ip/dest_ip that was null ("" in f) becomes nil.
-func FlowDocFromView(f *Flow) FlowDoc {
+func FlowDocFromView(f *Flow) FlowDoc { return FlowDocFromViewInterned(f, nil) }
+
+// FlowDocFromViewInterned is FlowDocFromView taking its strings and
+// string lists from in (nil: fresh copies, as FlowDocFromView). The
+// document's slices are then shared with other documents built through
+// in: they may be replaced, never modified in place.
+func FlowDocFromViewInterned(f *Flow, in Interner) FlowDoc {
+	list := List.Strings
+	if in != nil {
+		list = func(l List) []string { return in.List(l) }
+	}
 	d := FlowDoc{
 		Meta:             Meta{Records: 1},
 		StartTime:        f.StartTime,
@@ -140,7 +164,7 @@ func FlowDocFromView(f *Flow) FlowDoc {
 		NATOutgoingPorts: f.NATOutgoingPorts.Ints(),
 		SourcePort:       f.SourcePort,
 		SourceType:       f.SourceType,
-		SourceLabels:     f.SourceLabels.Strings(),
+		SourceLabels:     list(f.SourceLabels),
 		SourceLabelsNull: f.SourceLabelsNull,
 
 		DestName:       f.DestName,
@@ -148,23 +172,23 @@ func FlowDocFromView(f *Flow) FlowDoc {
 		DestNamespace:  f.DestNamespace,
 		DestPort:       f.DestPort,
 		DestType:       f.DestType,
-		DestLabels:     f.DestLabels.Strings(),
+		DestLabels:     list(f.DestLabels),
 		DestLabelsNull: f.DestLabelsNull,
 
 		DestServiceNamespace: f.DestServiceNamespace,
 		DestServiceName:      f.DestServiceName,
 		DestServicePort:      f.DestServicePort,
 		DestServicePortNum:   f.DestServicePortNum,
-		DestDomains:          f.DestDomains.Strings(),
+		DestDomains:          list(f.DestDomains),
 
 		Proto:    f.Proto,
 		Action:   f.Action,
 		Reporter: f.Reporter,
 
-		AllPolicies:      f.Policies.All.Strings(),
-		EnforcedPolicies: f.Policies.Enforced.Strings(),
-		PendingPolicies:  f.Policies.Pending.Strings(),
-		TransitPolicies:  f.Policies.Transit.Strings(),
+		AllPolicies:      list(f.Policies.All),
+		EnforcedPolicies: list(f.Policies.Enforced),
+		PendingPolicies:  list(f.Policies.Pending),
+		TransitPolicies:  list(f.Policies.Transit),
 		PoliciesNull:     f.PoliciesNull,
 
 		BytesIn: f.BytesIn, BytesOut: f.BytesOut,
@@ -174,8 +198,8 @@ func FlowDocFromView(f *Flow) FlowDoc {
 
 		ProcessName: f.ProcessName, NumProcessNames: f.NumProcessNames,
 		ProcessID: f.ProcessID, NumProcessIDs: f.NumProcessIDs,
-		ProcessArgs: f.ProcessArgs.Strings(), NumProcessArgs: f.NumProcessArgs,
-		OriginalSourceIPs: f.OriginalSourceIPs.Strings(), NumOriginalSourceIPs: f.NumOriginalSourceIPs,
+		ProcessArgs: list(f.ProcessArgs), NumProcessArgs: f.NumProcessArgs,
+		OriginalSourceIPs: list(f.OriginalSourceIPs), NumOriginalSourceIPs: f.NumOriginalSourceIPs,
 
 		TCPMeanSendCongestionWindow: f.TCPMeanSendCongestionWindow, TCPMinSendCongestionWin: f.TCPMinSendCongestionWin,
 		TCPMeanSmoothRTT: f.TCPMeanSmoothRTT, TCPMaxSmoothRTT: f.TCPMaxSmoothRTT,
@@ -186,13 +210,20 @@ func FlowDocFromView(f *Flow) FlowDoc {
 		Verdict:          f.Verdict, DropReasonDesc: f.DropReasonDesc,
 	}
 	ips := [2]string{f.SourceIP, f.DestIP}
-	cloneStrings([]*string{
+	strs := []*string{
 		&ips[0], &ips[1], &d.SourceName, &d.SourceNameAggr, &d.SourceNamespace,
 		&d.SourceType, &d.DestName, &d.DestNameAggr, &d.DestNamespace, &d.DestType,
 		&d.DestServiceNamespace, &d.DestServiceName, &d.DestServicePort,
 		&d.Proto, &d.Action, &d.Reporter, &d.ProcessName, &d.ProcessID,
 		&d.Verdict, &d.DropReasonDesc,
-	})
+	}
+	if in == nil {
+		cloneStrings(strs)
+	} else {
+		for _, p := range strs {
+			*p = in.String(*p)
+		}
+	}
 	if ips[0] != "" {
 		d.SourceIP = &ips[0]
 	}

@@ -148,14 +148,16 @@ func TestCollectMemoryBound(t *testing.T) {
 // The documented heap bound of flowship collect (docs/operations.md,
 // sizing): a base for the runtime, telemetry, the tailers' read buffers
 // and the batch being encoded; a cost per open aggregation key (the
-// entry's document fields, label and policy strings and key: about 3 KiB
-// with labels and policies on, measured); and the documents of the Kafka
-// writer's in-flight batches (about 2 KiB each, held as records and once
-// more inside the producer's request). Measured on this test: peak 98-116
-// MiB against a bound of 137 MiB.
+// entry's document fields and key, label and policy lists and names
+// shared through the part's intern table: about 1.8 KiB with labels and
+// policies on, aggregator's TestHeapPerOpenKey); and the documents of the
+// Kafka writer's in-flight batches (about 2 KiB each, held as records and
+// once more inside the producer's request). Measured on this test: peak
+// 86-101 MiB against a bound of 118 MiB (106-111 MiB before interning,
+// when the bound was 5 KiB a key).
 const (
 	memBoundBase   = 24 << 20
-	memBoundPerKey = 5 << 10
+	memBoundPerKey = 4 << 10
 	memBoundPerDoc = 4 << 10
 )
 
