@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -26,8 +27,15 @@ type heldBatch struct {
 func (s *holdSink) Consume(_ context.Context, b pipeline.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.docs = append(s.docs, b.Records...)
-	s.held = append(s.held, heldBatch{b.Records, b.Ack})
+	// Copies: after an Ack the aggregator reuses the records' bytes
+	// (pipeline.Consumer), and the test keeps them past that.
+	recs := make([]pipeline.Record, len(b.Records))
+	for i, r := range b.Records {
+		r.Key, r.Value = slices.Clone(r.Key), slices.Clone(r.Value)
+		recs[i] = r
+	}
+	s.docs = append(s.docs, recs...)
+	s.held = append(s.held, heldBatch{recs, b.Ack})
 	return nil
 }
 

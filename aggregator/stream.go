@@ -51,6 +51,7 @@ type stream struct {
 	out     []outBatch   // flushed, not yet taken for sending
 	sending int          // consume calls handing batches on now (without mu)
 	docSize atomic.Int64 // bytes to reserve per document (key included) when encoding; read and set without mu
+	bufs    sync.Pool    // *[]byte: encoding buffers of acknowledged batches; without mu
 	stats   Stats
 	bad     badLog
 
@@ -422,7 +423,7 @@ func (s *stream) encode(ob outBatch) pipeline.Batch {
 	cfg := &s.a.cfg
 	p, meta := ob.p, ob.meta
 	recs := make([]pipeline.Record, 0, ob.n)
-	buf := make([]byte, 0, ob.n*ob.docSize)
+	buf := s.buffer(ob.n * ob.docSize)
 	for i := ob.from; i < ob.from+ob.n; i++ {
 		start := len(buf)
 		buf = append(buf, p.keys[i]...)
@@ -438,7 +439,27 @@ func (s *stream) encode(ob outBatch) pipeline.Batch {
 	if want := int64(len(buf)/ob.n + len(buf)/ob.n/8); want > s.docSize.Load() {
 		s.docSize.Store(want) // a racing smaller store only costs a regrowth
 	}
-	return pipeline.Batch{Records: recs, Ack: ob.ack}
+	// Once the next stage acknowledged the batch without error it is done
+	// with the records (pipeline.Consumer), so buf is reused for a later
+	// batch: the documents of a flush are most of what the collector
+	// allocates. After an error nothing is reused (at shutdown the Kafka
+	// client may still hold the bytes).
+	ack := ob.ack
+	return pipeline.Batch{Records: recs, Ack: func(err error) {
+		ack(err)
+		if err == nil {
+			s.bufs.Put(&buf)
+		}
+	}}
+}
+
+// buffer returns an empty buffer of at least n bytes, reused from an
+// acknowledged batch when one is at hand.
+func (s *stream) buffer(n int) []byte {
+	if p, ok := s.bufs.Get().(*[]byte); ok && cap(*p) >= n {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, n)
 }
 
 // takeOut removes the queued output batches for sending; s.mu is held.

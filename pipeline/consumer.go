@@ -11,7 +11,9 @@ type Batch struct {
 // Consumer is the one interface between stages.
 //
 // Consume returning nil hands the batch and its Ack over to the consumer,
-// which must call the Ack exactly once, now or later. Consume returning an
+// which must call the Ack exactly once, now or later. Once it calls the
+// Ack with nil it no longer uses the batch's records (their Key and Value
+// bytes): the producer may reuse that memory. Consume returning an
 // error keeps both with the caller, which still owns the Ack. Consume blocks
 // when the consumer is full (backpressure) and returns ctx.Err() when ctx
 // ends first.
