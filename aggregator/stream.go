@@ -423,8 +423,23 @@ func (s *stream) encode(ob outBatch) pipeline.Batch {
 	cfg := &s.a.cfg
 	p, meta := ob.p, ob.meta
 	recs := make([]pipeline.Record, 0, ob.n)
-	buf := s.buffer(ob.n * ob.docSize)
+	// Documents go into chunks: when the room left in one is less than
+	// twice the expected document, the next chunk starts, so a document
+	// larger than expected never makes append copy the whole batch into a
+	// buffer twice its size (with both alive until the batch is acked).
+	var chunks []*[]byte
+	var buf []byte
+	size, total := ob.docSize, 0
 	for i := ob.from; i < ob.from+ob.n; i++ {
+		if cap(buf)-len(buf) < 2*size {
+			if buf != nil {
+				total += len(buf)
+				*chunks[len(chunks)-1] = buf
+			}
+			b := s.buffer((ob.from + ob.n - i + 1) * size)
+			buf = b[:0]
+			chunks = append(chunks, &b)
+		}
 		start := len(buf)
 		buf = append(buf, p.keys[i]...)
 		key := buf[start:len(buf):len(buf)]
@@ -436,19 +451,23 @@ func (s *stream) encode(ob outBatch) pipeline.Batch {
 			Value: buf[start:len(buf):len(buf)],
 		})
 	}
-	if want := int64(len(buf)/ob.n + len(buf)/ob.n/8); want > s.docSize.Load() {
-		s.docSize.Store(want) // a racing smaller store only costs a regrowth
+	total += len(buf)
+	*chunks[len(chunks)-1] = buf
+	if want := int64(total/ob.n + total/ob.n/8); want > s.docSize.Load() {
+		s.docSize.Store(want) // a racing smaller store only costs a new chunk
 	}
 	// Once the next stage acknowledged the batch without error it is done
-	// with the records (pipeline.Consumer), so buf is reused for a later
-	// batch: the documents of a flush are most of what the collector
-	// allocates. After an error nothing is reused (at shutdown the Kafka
-	// client may still hold the bytes).
+	// with the records (pipeline.Consumer), so the chunks are reused for
+	// later batches: the documents of flushes are most of what the
+	// collector allocates. After an error nothing is reused (at shutdown
+	// the Kafka client may still hold the bytes).
 	ack := ob.ack
 	return pipeline.Batch{Records: recs, Ack: func(err error) {
 		ack(err)
 		if err == nil {
-			s.bufs.Put(&buf)
+			for _, c := range chunks {
+				s.bufs.Put(c)
+			}
 		}
 	}}
 }
