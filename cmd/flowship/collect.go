@@ -37,6 +37,7 @@ func runCollect(ctx context.Context, args []string, _, stderr io.Writer) error {
 	configPath := fs.String("config", "", "configuration file (YAML); defaults apply to what it leaves out")
 	var fluentdPos stringList
 	fs.Var(&fluentdPos, "import-fluentd-pos", "fluentd in_tail pos file to start from on first run (repeatable: flows.log.pos, l7.log.pos, dns.log.pos)")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile (go tool pprof) of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -56,6 +57,13 @@ func runCollect(ctx context.Context, args []string, _, stderr io.Writer) error {
 		for _, in := range []*Input{&cfg.Inputs.Flows, &cfg.Inputs.L7, &cfg.Inputs.DNS} {
 			in.ImportFluentdPos = merged
 		}
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	return collect(ctx, cfg, stderr)
 }
