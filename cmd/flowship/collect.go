@@ -142,6 +142,7 @@ func collect(ctx context.Context, cfg Config, logOut io.Writer) error {
 			return fmt.Errorf("inputs.%s: %w", in.Kind, err)
 		}
 		t.SetDeadLetter(deadLetter)
+		t.ReuseLines() // the aggregator keeps no line once Consume returned
 		if err := agg.Restore(in.Kind, t.State()); err != nil {
 			return fmt.Errorf("inputs.%s: restoring aggregation state from %s: %w", in.Kind, in.Resolved().PositionsFile, err)
 		}

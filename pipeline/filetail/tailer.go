@@ -43,6 +43,8 @@ type Tailer struct {
 	openFile         func(string) (*os.File, error) // os.Open; a test seam (root reads any file)
 	deadLetter       deadLetterWriter               // nil: skipped lines are only counted and logged
 	deadLetterLogged time.Time                      // last log of a failed dead-letter write (read loop)
+	reuse            bool                           // ReuseLines was called
+	spare            batch                          // read loop: the last sent batch's memory, for the next one
 	full             bool                           // the sink refused a line: send the batch
 	rbuf             []byte
 	b                batch
@@ -206,6 +208,14 @@ func (t *Tailer) drain() {
 	}
 }
 
+// ReuseLines tells the tailer that its next stage uses no line of a
+// batch (Record.Value) once its Consume has returned, as the aggregator
+// (it parses, merges and copies what it keeps before returning): each
+// batch is then read into the memory of the one before, instead of a new
+// allocation per batch (about BatchBytes, zeroed by the runtime, and the
+// collector's largest allocation). Call it before Run.
+func (t *Tailer) ReuseLines() { t.reuse = true }
+
 // batch is the batch being filled; all its lines come from one file.
 type batch struct {
 	file    *tracked
@@ -237,8 +247,13 @@ func (t *Tailer) line(r *tracked, b []byte, at pos) bool {
 		t.setKey(r)
 	}
 	if t.b.arena == nil { // one allocation per batch, sized so it rarely grows
-		t.b.arena = make([]byte, 0, min(int(t.cfg.BatchBytes), 4<<20))
-		t.b.recs = make([]pipeline.Record, 0, min(t.cfg.BatchLines, 4096))
+		if t.spare.arena != nil { // ReuseLines: the previous batch's memory
+			t.b.arena, t.b.recs = t.spare.arena[:0], t.spare.recs[:0]
+			t.spare = batch{}
+		} else {
+			t.b.arena = make([]byte, 0, min(int(t.cfg.BatchBytes), 4<<20))
+			t.b.recs = make([]pipeline.Record, 0, min(t.cfg.BatchLines, 4096))
+		}
 	}
 	start := len(t.b.arena)
 	t.b.arena = append(t.b.arena, b...)
@@ -324,7 +339,12 @@ func (t *Tailer) send(ctx context.Context) error {
 				"file", path, "offset", first, "err", err)
 		}
 	})
-	if err := t.next.Consume(ctx, pipeline.Batch{Records: b.recs, Ack: ack}); err != nil {
+	err := t.next.Consume(ctx, pipeline.Batch{Records: b.recs, Ack: ack})
+	if t.reuse {
+		clear(b.recs) // no string of the old lines' records stays reachable
+		t.spare = batch{arena: b.arena, recs: b.recs}
+	}
+	if err != nil {
 		ack(err)
 		if ctx.Err() != nil {
 			return ctx.Err()
