@@ -208,12 +208,13 @@ type l7Proc struct {
 	filters *Filters
 	cfg     L7Config
 	extra   []field[schema.L7]
-	s       []l7Slot
+	s       []keyedSlot[schema.L7]
 }
 
-// l7Slot is one prepared L7 line.
-type l7Slot struct {
-	v schema.L7
+// keyedSlot is one prepared line of a kind whose key is all add needs
+// besides the parsed view (L7, DNS).
+type keyedSlot[T any] struct {
+	v T
 	k []byte
 }
 
@@ -266,13 +267,7 @@ type dnsProc struct {
 	filters *Filters
 	level   int
 	extra   []field[schema.DNS]
-	s       []dnsSlot
-}
-
-// dnsSlot is one prepared DNS line.
-type dnsSlot struct {
-	v schema.DNS
-	k []byte
+	s       []keyedSlot[schema.DNS]
 }
 
 func (dp *dnsProc) slots(n int) { dp.s = grow(dp.s, n) }
