@@ -11,10 +11,10 @@ import (
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
 
 	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/pipeline/pipelinetest"
 )
 
 func day(s string) time.Time {
@@ -174,20 +174,5 @@ func TestRunDeletesOnSchedule(t *testing.T) {
 
 func counterTotal(t *testing.T, r *sdkmetric.ManualReader, name string) int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := r.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	var total int64
-	for _, sm := range rm.ScopeMetrics {
-		for _, mt := range sm.Metrics {
-			if mt.Name != name {
-				continue
-			}
-			for _, dp := range mt.Data.(metricdata.Sum[int64]).DataPoints {
-				total += dp.Value
-			}
-		}
-	}
-	return total
+	return pipelinetest.MetricSum(t, r, name)
 }

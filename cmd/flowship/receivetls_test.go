@@ -14,10 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/pipeline/pipelinetest"
 )
 
 // TestReceiveCertReload rotates the receiver's certificate, key and client
@@ -185,22 +186,8 @@ func mustRead(t *testing.T, p string) []byte {
 // when label is set.
 func metricTotal(t *testing.T, r *sdkmetric.ManualReader, name, label string) int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := r.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
+	if label == "" {
+		return pipelinetest.MetricSum(t, r, name)
 	}
-	var total int64
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != name {
-				continue
-			}
-			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-				if v, _ := dp.Attributes.Value("file"); label == "" || v.AsString() == label {
-					total += dp.Value
-				}
-			}
-		}
-	}
-	return total
+	return pipelinetest.MetricSum(t, r, name, attribute.String("file", label))
 }

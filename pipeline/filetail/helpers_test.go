@@ -13,10 +13,10 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
 
 	"github.com/flowship/flowship/pipeline"
+	"github.com/flowship/flowship/pipeline/pipelinetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -121,35 +121,7 @@ func (r *run) stop(t *testing.T) {
 // counter sums the metric name over data points whose attributes include attr (if set).
 func (r *run) counter(t *testing.T, name string, attr ...attribute.KeyValue) int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := r.reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	var n int64
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != name {
-				continue
-			}
-			var pts []metricdata.DataPoint[int64]
-			switch d := m.Data.(type) {
-			case metricdata.Sum[int64]:
-				pts = d.DataPoints
-			case metricdata.Gauge[int64]:
-				pts = d.DataPoints
-			}
-		next:
-			for _, p := range pts {
-				for _, a := range attr {
-					if v, ok := p.Attributes.Value(a.Key); !ok || v != a.Value {
-						continue next
-					}
-				}
-				n += p.Value
-			}
-		}
-	}
-	return n
+	return pipelinetest.MetricSum(t, r.reader, name, attr...)
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/flowship/flowship/pipeline"
 	"github.com/flowship/flowship/pipeline/pipelinetest"
@@ -114,19 +113,5 @@ func TestConverterHandsBackErrors(t *testing.T) {
 
 func counter(t *testing.T, r *sdkmetric.ManualReader, name string) int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := r.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	var total int64
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name == name {
-				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-					total += dp.Value
-				}
-			}
-		}
-	}
-	return total
+	return pipelinetest.MetricSum(t, r, name)
 }

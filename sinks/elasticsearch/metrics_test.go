@@ -6,7 +6,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/flowship/flowship/pipeline"
 	"github.com/flowship/flowship/pipeline/pipelinetest"
@@ -24,28 +23,10 @@ func meterReader() (pipeline.Telemetry, *sdkmetric.ManualReader) {
 // attribute ("" sums every series).
 func counter(t testing.TB, r *sdkmetric.ManualReader, name, result string) int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := r.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
+	if result == "" {
+		return pipelinetest.MetricSum(t, r, name)
 	}
-	var total int64
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != name {
-				continue
-			}
-			sum, ok := m.Data.(metricdata.Sum[int64])
-			if !ok {
-				t.Fatalf("%s is %T, not an int64 sum", name, m.Data)
-			}
-			for _, dp := range sum.DataPoints {
-				if v, _ := dp.Attributes.Value(attribute.Key("result")); result == "" || v.AsString() == result {
-					total += dp.Value
-				}
-			}
-		}
-	}
-	return total
+	return pipelinetest.MetricSum(t, r, name, attribute.String("result", result))
 }
 
 func TestMetricsCountEveryOutcome(t *testing.T) {
