@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"net"
+	"runtime"
 
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
@@ -28,6 +29,20 @@ type compressingTransport struct {
 	// size (1 MiB) each time, they were over a quarter of the collector's
 	// allocation on the 1M-line labels-and-policies backlog (issue 12).
 	plain chan *bytes.Buffer
+	// slots bounds the record sets compressed at once: kafka-go writes
+	// the batches of all partitions at the same time (six on the
+	// benchmark's topics), and each compression holds an encoder (its
+	// match tables and 1 MiB window) and a plain buffer of up to a batch.
+	// More compressions than cores at once buy no throughput, only memory
+	// and cold caches. nil: unbounded.
+	slots chan struct{}
+}
+
+// newCompressingTransport compresses with codec, at most GOMAXPROCS
+// record sets at once.
+func newCompressingTransport(rt kafkago.RoundTripper, codec compress.Codec) *compressingTransport {
+	return &compressingTransport{rt: rt, codec: codec, plain: make(chan *bytes.Buffer, plainKept),
+		slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
 // plainKept bounds the idle buffers kept (kafka-go writes one batch per
@@ -68,9 +83,7 @@ func (c *compressingTransport) RoundTrip(ctx context.Context, addr net.Addr, req
 	for i, t := range pr.Topics {
 		rt := rawproduce.RequestTopic{Topic: t.Topic, Partitions: make([]rawproduce.RequestPartition, len(t.Partitions))}
 		for j, p := range t.Partitions {
-			plain := c.getPlain()
-			b, err := compressRecordSet(p.RecordSet, c.codec, plain)
-			c.putPlain(plain)
+			b, err := c.compress(ctx, p.RecordSet)
 			if err != nil {
 				return nil, fmt.Errorf("compressing a record batch for %s/%d with %s: %w", t.Topic, p.Partition, c.codec.Name(), err)
 			}
@@ -80,6 +93,21 @@ func (c *compressingTransport) RoundTrip(ctx context.Context, addr net.Addr, req
 		raw.Topics[i] = rt
 	}
 	return c.rt.RoundTrip(ctx, addr, raw)
+}
+
+// compress compresses one record set once a slot is free.
+func (c *compressingTransport) compress(ctx context.Context, rs protocol.RecordSet) ([]byte, error) {
+	if c.slots != nil {
+		select {
+		case c.slots <- struct{}{}:
+			defer func() { <-c.slots }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	plain := c.getPlain()
+	defer c.putPlain(plain)
+	return compressRecordSet(rs, c.codec, plain)
 }
 
 // Offsets in a record batch (magic 2), after the record set's 4-byte size

@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -87,7 +86,7 @@ func newWriter(cfg Config, tel pipeline.Telemetry, stage string) (*Writer, error
 	log := tel.Logger.With("stage", stage)
 	abortCtx, abort := context.WithCancel(context.Background())
 	rt := &abortableTransport{ctx: abortCtx,
-		rt: &compressingTransport{rt: d.transport, codec: writerCodec(cfg.Compression, cfg.CompressionLevel), plain: make(chan *bytes.Buffer, plainKept)}}
+		rt: newCompressingTransport(d.transport, writerCodec(cfg.Compression, cfg.CompressionLevel))}
 	w := &Writer{
 		cfg:     cfg,
 		log:     log,

@@ -10,6 +10,8 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
+	kafkalz4 "github.com/segmentio/kafka-go/compress/lz4"
+	kafkasnappy "github.com/segmentio/kafka-go/compress/snappy"
 	kafkazstd "github.com/segmentio/kafka-go/compress/zstd"
 	"github.com/segmentio/kafka-go/protocol"
 
@@ -134,6 +136,8 @@ func BenchmarkZstdRecordSet(b *testing.B) {
 		{"flowship/fastest", newZstdCodec(1)},
 		{"flowship/default", newZstdCodec(3)},
 		{"flowship/better", newZstdCodec(7)},
+		{"kafka-go/lz4", new(kafkalz4.Codec)},
+		{"kafka-go/snappy", new(kafkasnappy.Codec)},
 	}
 	for _, c := range codecs {
 		b.Run(c.name, func(b *testing.B) {
@@ -196,5 +200,47 @@ func TestCompressRecordSetReusesPlainSafely(t *testing.T) {
 	}
 	if i != 100 {
 		t.Fatalf("%d records back, want 100", i)
+	}
+}
+
+// The next batch gets the encoder closed last (its tables are the ones in
+// the CPU cache), and no more than zstdKept idle encoders are kept, however
+// many batches were compressed at once.
+func TestZstdCodecReusesLastEncoder(t *testing.T) {
+	codec := newZstdCodec(3)
+	in := bytes.Repeat([]byte(`{"source_namespace":"shop","bytes_in":123}`), 200)
+	open := func() *zstdWriter {
+		w := codec.NewWriter(io.Discard).(*zstdWriter)
+		if _, err := w.Write(in); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	ws := make([]*zstdWriter, zstdKept+3)
+	for i := range ws {
+		ws[i] = open()
+	}
+	for _, w := range ws {
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(codec.free); n != zstdKept {
+		t.Fatalf("%d idle encoders kept after %d concurrent batches, want %d", n, len(ws), zstdKept)
+	}
+	last := codec.free[zstdKept-1].enc
+	a := open()
+	if a.enc != last {
+		t.Fatal("the next batch did not get the encoder closed last")
+	}
+	b := open()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if c := open(); c.enc != a.enc {
+		t.Fatal("after two batches, the next did not get the encoder closed last")
 	}
 }
