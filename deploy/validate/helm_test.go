@@ -211,7 +211,7 @@ func TestChartValuesReachThePods(t *testing.T) {
 		for _, c := range Configs(objs) {
 			cfgs[c.Object.Name] = c.Config
 		}
-		for _, want := range []string{"max_open_keys: 50000", "max_inflight_batches: 8"} {
+		for _, want := range []string{"max_open_keys: 30000", "allowed_lateness: 0s", "max_inflight_batches: 4"} {
 			if coll := cfgs["flowship-collector"]; !strings.Contains(coll, want) {
 				t.Errorf("collector config lacks %q:\n%s", want, coll)
 			}

@@ -64,6 +64,7 @@ type collectVariant struct {
 	name          string   // result key and directory name
 	env           []string // added to the environment
 	maxOpenKeys   int      // aggregation.max_open_keys; 0 keeps the default
+	lateness      string   // aggregation.allowed_lateness; empty keeps the default
 	kafkaInflight int      // kafka.max_inflight_batches; 0 keeps the default
 }
 
@@ -73,7 +74,7 @@ var defaultVariant = collectVariant{name: "flowship"}
 // chartVariant runs collect with the chart's memory settings.
 func chartVariant(c chartDefaults) collectVariant {
 	return collectVariant{name: "flowship-chart", env: []string{fmt.Sprintf("FLOWSHIP_MEMORY_LIMIT=%d", c.MemoryLimit)},
-		maxOpenKeys: c.MaxOpenKeys, kafkaInflight: c.KafkaInflight}
+		maxOpenKeys: c.MaxOpenKeys, lateness: c.Lateness, kafkaInflight: c.KafkaInflight}
 }
 
 // runCollect runs `flowship collect` until Kafka holds every document the
@@ -195,6 +196,9 @@ func (b *bench) writeConfigWith(dir string, t kafka.Topics, group string, v coll
 	aggregation := ""
 	if v.maxOpenKeys > 0 {
 		aggregation = fmt.Sprintf("  max_open_keys: %d\n", v.maxOpenKeys)
+	}
+	if v.lateness != "" {
+		aggregation += fmt.Sprintf("  allowed_lateness: %s\n", v.lateness)
 	}
 	cfg := fmt.Sprintf(configTemplate, addr, in.String(), aggregation, compression, quoteList(b.o.brokers), t.Flows, t.L7, t.DNS, t.DeadLetter,
 		filepath.Join(dir, "kafka-dead-letter.jsonl"), group, quoteList([]string{b.o.esURL}), b.o.esUser, pw)

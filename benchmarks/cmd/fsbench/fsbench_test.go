@@ -255,16 +255,22 @@ func TestChartDefaults(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := dir + "/values.yaml"
-	if err := os.WriteFile(path, []byte("collector:\n  aggregation:\n    maxOpenKeys: 123\n  kafkaMaxInflightBatches: 4\n  resources:\n    limits:\n      memory: 192Mi\n"), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte("collector:\n  aggregation:\n    maxOpenKeys: 123\n    allowedLateness: 0s\n  kafkaMaxInflightBatches: 4\n  resources:\n    limits:\n      memory: 192Mi\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c, err := readChartDefaults(path)
-	if err != nil || c.MemoryLimit != 192<<20 || c.MaxOpenKeys != 123 || c.KafkaInflight != 4 {
+	if err != nil || c.MemoryLimit != 192<<20 || c.MaxOpenKeys != 123 || c.Lateness != "0s" || c.KafkaInflight != 4 {
 		t.Fatalf("readChartDefaults = %+v, %v", c, err)
 	}
 	v := chartVariant(c)
-	if v.name != "flowship-chart" || len(v.env) != 1 || v.env[0] != "FLOWSHIP_MEMORY_LIMIT=201326592" || v.maxOpenKeys != 123 || v.kafkaInflight != 4 {
+	if v.name != "flowship-chart" || len(v.env) != 1 || v.env[0] != "FLOWSHIP_MEMORY_LIMIT=201326592" || v.maxOpenKeys != 123 || v.lateness != "0s" || v.kafkaInflight != 4 {
 		t.Errorf("chart variant %+v", v)
+	}
+	if err := os.WriteFile(path, []byte("collector:\n  aggregation:\n    maxOpenKeys: 123\n    allowedLateness: soon\n  kafkaMaxInflightBatches: 4\n  resources:\n    limits:\n      memory: 192Mi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readChartDefaults(path); err == nil || !strings.Contains(err.Error(), "allowedLateness") {
+		t.Errorf("an allowedLateness that is no duration: %v", err)
 	}
 	if err := os.WriteFile(path, []byte("collector: {}\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -16,13 +17,18 @@ type chartDefaults struct {
 	MemoryLimit   int64  `json:"memory_limit_bytes"` // collector.resources.limits.memory → FLOWSHIP_MEMORY_LIMIT
 	MemoryText    string `json:"memory_limit"`       // as written in values.yaml
 	MaxOpenKeys   int    `json:"max_open_keys"`      // collector.aggregation.maxOpenKeys
+	Lateness      string `json:"allowed_lateness"`   // collector.aggregation.allowedLateness; empty: flowship's default
 	KafkaInflight int    `json:"kafka_max_inflight"` // collector.kafkaMaxInflightBatches
 	Path          string `json:"values_file"`        // the file read
 }
 
 func (c chartDefaults) String() string {
-	return fmt.Sprintf("resources.limits.memory %s as FLOWSHIP_MEMORY_LIMIT (flowship sets GOMEMLIMIT to 80%% of it), aggregation.max_open_keys %d, kafka.max_inflight_batches %d",
-		c.MemoryText, c.MaxOpenKeys, c.KafkaInflight)
+	lateness := c.Lateness
+	if lateness == "" {
+		lateness = "flowship's default"
+	}
+	return fmt.Sprintf("resources.limits.memory %s as FLOWSHIP_MEMORY_LIMIT (flowship sets GOMEMLIMIT to 80%% of it), aggregation.max_open_keys %d, aggregation.allowed_lateness %s, kafka.max_inflight_batches %d",
+		c.MemoryText, c.MaxOpenKeys, lateness, c.KafkaInflight)
 }
 
 // readChartDefaults reads the collector's memory settings from the
@@ -35,7 +41,8 @@ func readChartDefaults(path string) (chartDefaults, error) {
 	var v struct {
 		Collector struct {
 			Aggregation struct {
-				MaxOpenKeys int `yaml:"maxOpenKeys"`
+				MaxOpenKeys     int    `yaml:"maxOpenKeys"`
+				AllowedLateness string `yaml:"allowedLateness"`
 			} `yaml:"aggregation"`
 			KafkaMaxInflightBatches int `yaml:"kafkaMaxInflightBatches"`
 			Resources               struct {
@@ -57,8 +64,13 @@ func readChartDefaults(path string) (chartDefaults, error) {
 		return chartDefaults{}, fmt.Errorf("chart values %s: collector.aggregation.maxOpenKeys (%d) and collector.kafkaMaxInflightBatches (%d) must be set",
 			path, c.Aggregation.MaxOpenKeys, c.KafkaMaxInflightBatches)
 	}
+	if l := c.Aggregation.AllowedLateness; l != "" {
+		if d, err := time.ParseDuration(l); err != nil || d < 0 {
+			return chartDefaults{}, fmt.Errorf("chart values %s: collector.aggregation.allowedLateness %q: want a duration such as 0s or 5m", path, l)
+		}
+	}
 	return chartDefaults{MemoryLimit: mem, MemoryText: c.Resources.Limits.Memory, MaxOpenKeys: c.Aggregation.MaxOpenKeys,
-		KafkaInflight: c.KafkaMaxInflightBatches, Path: path}, nil
+		Lateness: c.Aggregation.AllowedLateness, KafkaInflight: c.KafkaMaxInflightBatches, Path: path}, nil
 }
 
 // parseQuantity reads a Kubernetes memory quantity: a whole number of

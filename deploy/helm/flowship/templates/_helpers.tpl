@@ -100,7 +100,7 @@ connection, TLS, SASL (password from a mounted Secret file) and topics.
 {{- range $kind := list "flows" "l7" "dns" -}}
 {{- $_ := set $inputs $kind (include "flowship.input" (dict "root" $ "kind" $kind) | fromYaml) -}}
 {{- end -}}
-{{- $agg := dict "levels" (dict "allowed" (int $c.aggregation.levels.allowed) "denied" (int $c.aggregation.levels.denied)) "window" $c.aggregation.window "filters" ($c.aggregation.filters | default list) "max_open_keys" (int $c.aggregation.maxOpenKeys) -}}
+{{- $agg := dict "levels" (dict "allowed" (int $c.aggregation.levels.allowed) "denied" (int $c.aggregation.levels.denied)) "window" $c.aggregation.window "filters" ($c.aggregation.filters | default list) "max_open_keys" (int $c.aggregation.maxOpenKeys) "allowed_lateness" $c.aggregation.allowedLateness -}}
 {{- $cfg := dict "cluster" .Values.cluster "telemetry" (include "flowship.telemetry" . | fromYaml) "inputs" $inputs "aggregation" $agg "kafka" (include "flowship.kafkaConfig" (dict "root" $ "role" "collector") | fromYaml) -}}
 {{- toYaml (mustMergeOverwrite $cfg (deepCopy $c.extraConfig)) -}}
 {{- end -}}
