@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -287,6 +288,41 @@ func TestNum(t *testing.T) {
 	for v, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.4: "1,234,567"} {
 		if got := num(v); got != want {
 			t.Errorf("num(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+// fsbench compress reads a document file and reports every codec, each
+// compressing repetitive JSON to a fraction of its size; bad use is an
+// error, not a crash.
+func TestCompress(t *testing.T) {
+	path := t.TempDir() + "/docs.ndjson"
+	doc := `{"source_namespace":"shop","source_name_aggr":"web-*","dest_port":8080,"bytes_in":123,"policies":{"all_policies":["0|default|shop/default.web|allow|0"]}}` + "\n"
+	if err := os.WriteFile(path, []byte(strings.Repeat(doc, 5000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := runCompress([]string{"--lines", "10000", "--batch", "65536", path}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"copy", "zstd-fastest", "zstd-default", "lz4"} {
+		var cpu, ratio float64
+		found := false
+		for line := range strings.SplitSeq(out.String(), "\n") {
+			if f := strings.Fields(line); len(f) > 0 && f[0] == name {
+				if _, err := fmt.Sscanf(line, name+" %f CPU-s per 1M input lines, ratio %f", &cpu, &ratio); err != nil {
+					t.Fatalf("%q: %v", line, err)
+				}
+				found = true
+			}
+		}
+		if !found || cpu < 0 || (name != "copy" && ratio < 5) || (name == "copy" && ratio != 1) {
+			t.Errorf("%s: found %v, %.2f CPU-s, ratio %.2f in\n%s", name, found, cpu, ratio, out.String())
+		}
+	}
+	for _, args := range [][]string{{}, {path, path}, {"--batch", "0", path}, {t.TempDir() + "/missing"}} {
+		if err := runCompress(args, io.Discard); err == nil {
+			t.Errorf("runCompress(%q) accepted", args)
 		}
 	}
 }

@@ -34,7 +34,7 @@ func main() {
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: fsbench run|floor|bulk|dump|chart [flags]; see benchmarks/README.md")
+		fmt.Fprintln(stderr, "usage: fsbench run|floor|bulk|dump|compress|chart [flags]; see benchmarks/README.md")
 		return fmt.Errorf("no subcommand")
 	}
 	switch args[0] {
@@ -48,6 +48,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runChart(args[1:])
 	case "dump":
 		return runDump(ctx, args[1:], stdout)
+	case "compress":
+		return runCompress(args[1:], stdout)
 	}
-	return fmt.Errorf("unknown subcommand %q: want run, floor, bulk, dump or chart", args[0])
+	return fmt.Errorf("unknown subcommand %q: want run, floor, bulk, dump, compress or chart", args[0])
 }
