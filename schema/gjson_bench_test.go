@@ -95,3 +95,16 @@ func TestGJSONBaselineReadsWhatParseFlowReads(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseFlowBenchmarkWorkload: ParseFlow on lines shaped like the
+// benchmark harness's workload "on" (`flowship gen --workloads 200
+// --namespaces 20 --deny-ratio 0.1`: level-0 lines with labels and policy
+// traces, ~1.7 KB each). benchmarks/results/collect-2026-12-03-notes.md
+// uses it as the parsing share of a lower bound on collect's CPU.
+func BenchmarkParseFlowBenchmarkWorkload(b *testing.B) {
+	g := synth.DefaultConfig()
+	g.FlowsPerWindow, g.Workloads, g.Namespaces, g.DenyRatio = 20000, 200, 20, 0.1
+	lines := synth.New(g).Next(pipeline.KindFlow).Lines(pipeline.KindFlow)
+	var f Flow
+	benchLines(b, lines, func(l []byte) error { return ParseFlow(l, &f) })
+}
