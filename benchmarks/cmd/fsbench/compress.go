@@ -55,7 +55,7 @@ func runCompress(args []string, stdout io.Writer) error {
 			}
 			total += out.Len()
 		}
-		fmt.Fprintf(stdout, "%-14s %6.2f %s, ratio %.2f\n", name, (cpuTime() - c0).Seconds()*per, unit, float64(len(data))/float64(total))
+		fmt.Fprintf(stdout, "%-14s %6.2f %s, ratio %.2f\n", name, (cpuTime()-c0).Seconds()*per, unit, float64(len(data))/float64(total))
 		return nil
 	}
 	fmt.Fprintf(stdout, "%d bytes of documents in %d-byte batches\n", len(data), *batch)
