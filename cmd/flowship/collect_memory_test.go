@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/flowship/flowship/schema/synth"
 )
@@ -35,15 +36,95 @@ import (
 // memBoundPerDoc, the formula of docs/operations.md (sizing). The
 // in-process broker keeps every record it receives in this process's heap
 // (compressed, a few MiB here), inside memBoundBase.
+//
+// A second row runs the Helm chart's collector settings, read from its
+// values.yaml (max_open_keys, allowed_lateness, in-flight batches,
+// levels), against the soft memory limit the chart gives the runtime.
 func TestCollectMemoryBound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates a 200k-line backlog")
 	}
 	const (
-		flowsPerWindow = 50000 // ~19k keys a window at level 2
-		maxOpenKeys    = 20000
-		kafkaInflight  = 4
+		maxOpenKeys   = 20000
+		kafkaInflight = 4
 	)
+	chart := readChartCollector(t)
+	for _, tc := range []struct {
+		name     string
+		settings memSettings
+		// bound is the most live heap allowed, and what it stands for.
+		bound uint64
+		what  string
+	}{
+		{"documented bound", memSettings{maxOpenKeys: maxOpenKeys, kafkaInflight: kafkaInflight, lateness: 5 * time.Minute, levels: [2]int{2, 2}},
+			uint64(memBoundBase + maxOpenKeys*memBoundPerKey + kafkaInflight*aggregatorMaxBatchRecords*memBoundPerDoc),
+			"the documented bound (docs/operations.md, sizing)"},
+		// The Helm chart's collector settings keep the live heap under the
+		// soft limit the chart gives the runtime (memoryLimitShare of its
+		// memory limit): above it the GC would run almost continuously,
+		// and the peak RSS target (≤ 128 MiB) would be lost.
+		{"helm chart", chart.settings, uint64(float64(chart.memoryLimit) * memoryLimitShare),
+			"the chart's soft memory limit (" + strconv.FormatFloat(memoryLimitShare*100, 'f', 0, 64) + "% of limits.memory)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkCollectMemory(t, tc.settings, tc.bound, tc.what) })
+	}
+}
+
+// memSettings are the collector settings that bound its memory.
+type memSettings struct {
+	maxOpenKeys, kafkaInflight int
+	lateness                   time.Duration
+	levels                     [2]int // allowed, denied
+}
+
+// aggregatorMaxBatchRecords is aggregation.max_batch_records' default.
+var aggregatorMaxBatchRecords = DefaultConfig().Aggregation.MaxBatchRecords
+
+type chartCollector struct {
+	settings    memSettings
+	memoryLimit int64
+}
+
+// readChartCollector reads the collector's memory settings from the Helm
+// chart's values.yaml, so the test follows the chart.
+func readChartCollector(t *testing.T) chartCollector {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "helm", "flowship", "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Collector struct {
+			Aggregation struct {
+				Levels          struct{ Allowed, Denied int } `yaml:"levels"`
+				MaxOpenKeys     int                           `yaml:"maxOpenKeys"`
+				AllowedLateness time.Duration                 `yaml:"allowedLateness"`
+			} `yaml:"aggregation"`
+			KafkaMaxInflightBatches int `yaml:"kafkaMaxInflightBatches"`
+			Resources               struct {
+				Limits struct{ Memory string } `yaml:"limits"`
+			} `yaml:"resources"`
+		} `yaml:"collector"`
+	}
+	if err := yaml.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("values.yaml: %v", err)
+	}
+	c := v.Collector
+	mem, ok := strings.CutSuffix(c.Resources.Limits.Memory, "Mi")
+	mib, err := strconv.ParseInt(mem, 10, 64)
+	if !ok || err != nil || c.Aggregation.MaxOpenKeys < 1 || c.KafkaMaxInflightBatches < 1 {
+		t.Fatalf("values.yaml: collector limits.memory %q (want NNNMi), maxOpenKeys %d, kafkaMaxInflightBatches %d",
+			c.Resources.Limits.Memory, c.Aggregation.MaxOpenKeys, c.KafkaMaxInflightBatches)
+	}
+	return chartCollector{memoryLimit: mib << 20, settings: memSettings{maxOpenKeys: c.Aggregation.MaxOpenKeys,
+		kafkaInflight: c.KafkaMaxInflightBatches, lateness: c.Aggregation.AllowedLateness,
+		levels: [2]int{c.Aggregation.Levels.Allowed, c.Aggregation.Levels.Denied}}}
+}
+
+// checkCollectMemory drains the backlog through collect with settings s
+// and fails if the peak live heap goes over bound.
+func checkCollectMemory(t *testing.T, s memSettings, bound uint64, what string) {
+	const flowsPerWindow = 50000 // ~19k keys a window at level 2
 	// 200k lines; 100k under the race detector (make test runs it both
 	// ways: with -race in the unit step, alone without it), where they
 	// would take two minutes: two windows still fill max_open_keys and
@@ -74,10 +155,11 @@ func TestCollectMemoryBound(t *testing.T) {
 	cfg.Telemetry.Listen = freeAddr(t)
 	cfg.Kafka.Brokers = cluster.ListenAddrs()
 	cfg.Kafka.DeadLetterLog = filepath.Join(dir, "kdl.jsonl")
-	cfg.Kafka.MaxInflightBatches = kafkaInflight
+	cfg.Kafka.MaxInflightBatches = s.kafkaInflight
 	cfg.Aggregation.IdleFlush = 200 * time.Millisecond
-	cfg.Aggregation.MaxOpenKeys = maxOpenKeys
-	cfg.Aggregation.Levels.Allowed, cfg.Aggregation.Levels.Denied = 2, 2
+	cfg.Aggregation.MaxOpenKeys = s.maxOpenKeys
+	cfg.Aggregation.AllowedLateness = s.lateness
+	cfg.Aggregation.Levels.Allowed, cfg.Aggregation.Levels.Denied = s.levels[0], s.levels[1]
 	cfg.Inputs.L7.Enabled, cfg.Inputs.DNS.Enabled = false, false
 	in := &cfg.Inputs.Flows
 	in.Paths = []string{filepath.Join(dir, "logs", "flowlogs", "flows.log")}
@@ -86,7 +168,6 @@ func TestCollectMemoryBound(t *testing.T) {
 	if err := cfg.Validate(sectionsFor["collect"]...); err != nil {
 		t.Fatal(err)
 	}
-	bound := uint64(memBoundBase + maxOpenKeys*memBoundPerKey + kafkaInflight*cfg.Aggregation.MaxBatchRecords*memBoundPerDoc)
 
 	runtime.GC()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -135,10 +216,10 @@ func TestCollectMemoryBound(t *testing.T) {
 	}
 	runtime.GC()
 	read()
-	t.Logf("peak live heap %.1f MiB, bound %.1f MiB (max_open_keys %d, kafka.max_inflight_batches %d)",
-		float64(peak)/(1<<20), float64(bound)/(1<<20), maxOpenKeys, kafkaInflight)
+	t.Logf("peak live heap %.1f MiB, bound %.1f MiB (max_open_keys %d, allowed_lateness %s, kafka.max_inflight_batches %d)",
+		float64(peak)/(1<<20), float64(bound)/(1<<20), s.maxOpenKeys, s.lateness, s.kafkaInflight)
 	if peak > bound {
-		t.Errorf("peak live heap %d bytes is over the documented bound %d bytes", peak, bound)
+		t.Errorf("peak live heap %d bytes is over %s, %d bytes", peak, what, bound)
 	}
 	if peak == 0 {
 		t.Error("no heap sample was read")
