@@ -34,7 +34,12 @@ type Config struct {
 	// Unix epoch. Default 5m. Must divide 24h.
 	Window time.Duration `yaml:"window"`
 	// AllowedLateness is how far behind the newest end_time seen (per
-	// kind) a bucket stays open after its end. Default 5m (one window).
+	// kind) a bucket stays open after its end. Default 5m (one window),
+	// for sources that interleave (Hubble's export file). 0 closes a
+	// bucket as soon as a line of a later bucket is read: right for
+	// Felix's files, whose lines come in end_time order, and half the
+	// open keys (the Helm chart sets it). A late line is never dropped;
+	// it opens a new part of its bucket.
 	AllowedLateness time.Duration `yaml:"allowed_lateness"`
 	// IdleFlush flushes the buckets that ended at or before the newest
 	// end_time seen once a kind has had no input for this long (wall
