@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/flowship/flowship/pipeline"
 	"github.com/flowship/flowship/pipeline/pipelinetest"
@@ -137,10 +137,10 @@ func TestEventTimeWindowRejects(t *testing.T) {
 			if len(entries) != 1 || entries[0].Reason != tc.reason || entries[0].Kind != tc.kind || entries[0].Raw == "" || entries[0].Error == "" {
 				t.Fatalf("dead-letter log %+v, want one %s entry of kind %s with the raw line and an error", entries, tc.reason, tc.kind)
 			}
-			if got := counterValue(t, reader, "flowship_aggregator_rejected_lines_total", string(tc.kind), tc.reason); got != 1 {
+			if got := pipelinetest.MetricSum(t, reader, "flowship_aggregator_rejected_lines_total", attribute.String("kind", string(tc.kind)), attribute.String("reason", tc.reason)); got != 1 {
 				t.Errorf("rejected_lines_total{kind=%s,reason=%s} = %d, want 1", tc.kind, tc.reason, got)
 			}
-			if got := counterValue(t, reader, "flowship_aggregator_lines_total", string(tc.kind), "rejected"); got != 1 {
+			if got := pipelinetest.MetricSum(t, reader, "flowship_aggregator_lines_total", attribute.String("kind", string(tc.kind)), attribute.String("result", "rejected")); got != 1 {
 				t.Errorf("lines_total{result=rejected} = %d, want 1", got)
 			}
 		})
@@ -224,32 +224,4 @@ func readDeadLetter(t *testing.T, path string) []pipeline.DeadLetterEntry {
 		out = append(out, e)
 	}
 	return out
-}
-
-// counterValue sums the int64 counter name's points with kind and with
-// reason or result equal to label.
-func counterValue(t *testing.T, r *sdkmetric.ManualReader, name, kind, label string) int64 {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := r.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	var n int64
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			s, ok := m.Data.(metricdata.Sum[int64])
-			if m.Name != name || !ok {
-				continue
-			}
-			for _, dp := range s.DataPoints {
-				k, _ := dp.Attributes.Value("kind")
-				re, _ := dp.Attributes.Value("reason")
-				rs, _ := dp.Attributes.Value("result")
-				if k.AsString() == kind && (re.AsString() == label || rs.AsString() == label) {
-					n += dp.Value
-				}
-			}
-		}
-	}
-	return n
 }

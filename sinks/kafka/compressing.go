@@ -45,8 +45,8 @@ func newCompressingTransport(rt kafkago.RoundTripper, codec compress.Codec) *com
 		slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
-// plainKept bounds the idle buffers kept (kafka-go writes one batch per
-// partition leader at a time); plainMax is the largest one kept.
+// plainKept bounds the idle buffers kept (at most GOMAXPROCS are in use at
+// once, one per compression slot); plainMax is the largest one kept.
 const (
 	plainKept = 8
 	plainMax  = 8 << 20

@@ -46,8 +46,9 @@ const (
 	// zstdWindow covers a whole produce batch (kafka.batch_bytes, 1 MiB
 	// by default); larger batches still compress, matching less far back.
 	zstdWindow = 1 << 20
-	// zstdKept bounds the idle encoders kept: kafka-go compresses one
-	// batch per partition leader connection at a time.
+	// zstdKept bounds the idle encoders kept. The Writer's transport
+	// compresses at most GOMAXPROCS batches at once, so fewer are in use
+	// on small nodes; a codec may also serve several transports.
 	zstdKept = 8
 )
 
